@@ -1,0 +1,3 @@
+from hubops.cli import main
+
+main()

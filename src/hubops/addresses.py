@@ -1,0 +1,156 @@
+"""Which webhook targets are allowed: the SSRF rules shared by `validate` and the runtime.
+
+Validation runs in CI, which may have no DNS, so the manifest-side check is
+purely offline: it rejects non-https URLs, `localhost` names and literal IP
+addresses in any notation a URL parser or `inet_aton` would accept (dotted,
+shortened, decimal, octal, hex, IPv4-mapped IPv6). The runtime reuses
+`ip_problem` on every address a name resolves to, at delivery time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+LOOPBACK_ENV = "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS"
+
+
+def loopback_allowed() -> bool:
+    return os.environ.get(LOOPBACK_ENV, "") == "1"
+
+
+def _parse_ipv4_number(part: str) -> int | None:
+    try:
+        if part[:2].lower() == "0x":
+            return int(part[2:] or "0", 16)
+        if len(part) > 1 and part.startswith("0"):
+            return int(part[1:], 8)
+        return int(part, 10)
+    except ValueError:
+        return None
+
+
+def _looks_numeric(label: str) -> bool:
+    if label.isdigit():
+        return True
+    return label[:2].lower() == "0x" and all(c in "0123456789abcdefABCDEF" for c in label[2:])
+
+
+def parse_ipv4_literal(host: str) -> ipaddress.IPv4Address | bool | None:
+    """Parse `host` the way URL parsers and inet_aton do.
+
+    Returns the address; None when the host is a name; False when the host
+    ends in a number but is not a valid address (such a host is refused:
+    some resolvers would still treat it as an address).
+    """
+    parts = host.split(".")
+    if parts and parts[-1] == "":
+        parts.pop()
+    if not parts or not _looks_numeric(parts[-1]):
+        return None
+    if len(parts) > 4:
+        return False
+    numbers = [_parse_ipv4_number(p) for p in parts]
+    if any(n is None for n in numbers):
+        return False
+    nums = [n for n in numbers if n is not None]
+    if any(n > 255 for n in nums[:-1]) or nums[-1] >= 256 ** (5 - len(nums)):
+        return False
+    value = nums[-1]
+    for i, n in enumerate(nums[:-1]):
+        value += n << (8 * (3 - i))
+    return ipaddress.IPv4Address(value)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    packed = ip.packed
+    if packed[:12] == bytes(12) and int(ip) > 1:  # deprecated IPv4-compatible ::a.b.c.d
+        return ipaddress.IPv4Address(packed[12:])
+    return None
+
+
+def ip_problem(ip: IPAddress, allow_loopback: bool = False) -> str | None:
+    """Why a webhook may not be sent to `ip`, or None when it is a public address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return ip_problem(inner, allow_loopback)
+    if ip.is_loopback:
+        return None if allow_loopback else "a loopback address"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if (
+        ip.is_private
+        or ip.is_reserved
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
+    ):
+        return "a private or reserved address"
+    if not ip.is_global:
+        return "a non-public address"
+    return None
+
+
+def _is_localhost_name(host: str) -> bool:
+    return host == "localhost" or host.endswith(".localhost")
+
+
+def literal_host_address(host: str) -> IPAddress | bool | None:
+    """The IP a URL host denotes without DNS: an address, None for a name, False if malformed."""
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return ipaddress.IPv6Address(host[1:-1].split("%", 1)[0])
+        except ValueError:
+            return False
+    return parse_ipv4_literal(host)
+
+
+def webhook_url_problem(url: str, allow_loopback: bool | None = None) -> str | None:
+    """Why `url` may not be a webhook target, checked offline; None when acceptable."""
+    if allow_loopback is None:
+        allow_loopback = loopback_allowed()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"it is not a valid URL ({exc})"
+    del port
+    netloc_host = parts.netloc.rpartition("@")[2]
+    host_text = netloc_host
+    if host_text.startswith("["):
+        host_text = host_text[: host_text.find("]") + 1]
+    else:
+        host_text = host_text.split(":", 1)[0]
+    host = host_text.lower().rstrip(".")
+    if parts.scheme not in ("https", "http") or not host:
+        return "it must be an absolute https:// URL with a host"
+    if "@" in parts.netloc:
+        return "it must not contain a user name or password; authenticate with the signature"
+    address = literal_host_address(host)
+    if address is False:
+        return f'its host "{host}" looks like an IP address but is not a valid one'
+    local = _is_localhost_name(host) or (
+        not isinstance(address, bool) and address is not None and address.is_loopback
+    )
+    if parts.scheme == "http" and not (allow_loopback and local):
+        hint = f" (http is accepted only for loopback URLs when {LOOPBACK_ENV}=1)" if local else ""
+        return f"it must use https{hint}"
+    if _is_localhost_name(host):
+        if allow_loopback:
+            return None
+        return f'its host "{host}" is local; set {LOOPBACK_ENV}=1 only for development'
+    if address is not None and not isinstance(address, bool):
+        problem = ip_problem(address, allow_loopback)
+        if problem:
+            return f'its host "{host}" is {problem}; use a public https endpoint'
+    return None

@@ -1,0 +1,242 @@
+"""Reading a tenants root: folders, manifest documents and (still encrypted) secrets files.
+
+This is the I/O half of loading; nothing here decides whether the content
+makes sense together (that is `validate`). Every document keeps its
+`Source` so later rules can point at the exact field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+from pydantic import BaseModel, ValidationError
+
+from hubops.diagnostics import Diagnostic, FieldPath, Severity, did_you_mean, display_path, one_of
+from hubops.manifest.models import ALL_KINDS, TENANT_KINDS, Document, PartnerCatalog
+from hubops.manifest.schema_errors import schema_problems
+from hubops.manifest.secrets import encryption_problem
+from hubops.manifest.yamlio import SyntaxProblem, load_documents
+
+T = TypeVar("T")
+D = TypeVar("D", bound=BaseModel)
+
+SECRETS_SUFFIX = ".sops.yaml"
+SOPS_CONFIG_NAME = ".sops.yaml"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something was declared: file, YAML document and field path inside it."""
+
+    file: str
+    document: int = 0
+    path: FieldPath = ()
+
+    def at(self, *path: str | int) -> Source:
+        return Source(self.file, self.document, self.path + path)
+
+    def diag(
+        self, message: str, *path: str | int, at_key: bool = False, severity: Severity = "error"
+    ) -> Diagnostic:
+        return Diagnostic(
+            file=self.file,
+            message=message,
+            severity=severity,
+            document=self.document,
+            path=self.path + path,
+            at_key=at_key,
+        )
+
+
+@dataclass(frozen=True)
+class Sourced(Generic[T]):
+    value: T
+    source: Source
+
+
+def file_diag(path: Path, message: str, line: int = 0, column: int = 0) -> Diagnostic:
+    return Diagnostic(file=display_path(path), line=line, column=column, message=message)
+
+
+@dataclass
+class EncryptedFile:
+    """A `*.sops.yaml` as committed: keys readable, values still encrypted."""
+
+    path: Path
+    source: Source
+    tree: dict[str, Any]
+
+
+@dataclass
+class TenantSources:
+    name: str
+    folder: Path
+    documents: list[Sourced[Document]] = field(default_factory=list)
+    secrets_files: list[EncryptedFile] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Kinds with a document that failed to load: rules that need the whole picture
+    # (references, counts, unused secrets) are skipped rather than report noise.
+    broken_kinds: set[str] = field(default_factory=set)
+    broken_secrets: bool = False
+
+
+def _read_text(path: Path) -> str | Diagnostic:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return file_diag(path, "is not UTF-8 text; save it as UTF-8")
+    except OSError as exc:
+        return file_diag(path, f"cannot be read: {exc.strerror}")
+
+
+def _parse(path: Path) -> list[Any] | Diagnostic:
+    text = _read_text(path)
+    if isinstance(text, Diagnostic):
+        return text
+    docs = load_documents(text)
+    if isinstance(docs, SyntaxProblem):
+        return file_diag(path, docs.message, docs.line, docs.column)
+    return docs
+
+
+def validate_model(
+    model: type[D], data: Any, source: Source, echo_values: bool = True
+) -> tuple[D | None, list[Diagnostic]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = schema_problems(model, exc, echo_values)
+        return None, [source.diag(msg, *path, at_key=at_key) for path, msg, at_key in problems]
+
+
+@dataclass
+class ManifestFile:
+    documents: list[Sourced[Document]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    broken_kinds: set[str] = field(default_factory=set)  # "*" when the file did not parse
+
+
+def read_manifest_file(path: Path, kinds: dict[str, type[Document]]) -> ManifestFile:
+    """Every well-formed document of a manifest file, and what is wrong with the others."""
+    result = ManifestFile()
+    docs = _parse(path)
+    if isinstance(docs, Diagnostic):
+        result.diagnostics.append(docs)
+        result.broken_kinds.add("*")
+        return result
+    shown = display_path(path)
+    found = result.documents
+    diags = result.diagnostics
+    for index, data in enumerate(docs):
+        if data is None:
+            continue
+        source = Source(shown, index)
+        if not isinstance(data, dict):
+            result.broken_kinds.add("*")
+            diags.append(
+                source.diag(
+                    "a manifest document must be a mapping with apiVersion, kind, metadata and spec"
+                )
+            )
+            continue
+        kind = data.get("kind")
+        if not isinstance(kind, str) or kind not in kinds:
+            result.broken_kinds.add("*")
+            diags.append(_kind_problem(kind, kinds, source))
+            continue
+        model, problems = validate_model(kinds[kind], data, source)
+        diags += problems
+        if model is None:
+            result.broken_kinds.add(kind)
+        else:
+            found.append(Sourced(model, source))
+    return result
+
+
+def _kind_problem(kind: object, kinds: dict[str, type[Document]], source: Source) -> Diagnostic:
+    expected = one_of(kinds)
+    if kind is None:
+        return source.diag(f'missing required field "kind"; use one of {expected}', at_key=True)
+    if kind in ALL_KINDS:
+        return source.diag(
+            f'kind "{kind}" does not belong in this file; use one of {expected}', "kind"
+        )
+    hint = did_you_mean(str(kind), kinds) or f"; use one of {expected}"
+    return source.diag(f'unknown kind "{kind}"{hint}', "kind")
+
+
+def read_secrets_file(path: Path) -> tuple[EncryptedFile | None, list[Diagnostic]]:
+    docs = _parse(path)
+    if isinstance(docs, Diagnostic):
+        return None, [docs]
+    source = Source(display_path(path), 0)
+    present = [d for d in docs if d is not None]
+    if len(present) != 1 or not isinstance(present[0], dict):
+        return None, [
+            source.diag("a secrets file must hold exactly one mapping, encrypted with sops")
+        ]
+    tree = present[0]
+    problem = encryption_problem(tree)
+    if problem is not None:
+        path_in_file, reason = problem
+        return None, [source.diag(reason, *path_in_file, at_key=bool(path_in_file))]
+    return EncryptedFile(path, source, tree), []
+
+
+def is_secrets_file(path: Path) -> bool:
+    return path.name.endswith(SECRETS_SUFFIX) and path.name != SOPS_CONFIG_NAME
+
+
+def read_tenant_folder(folder: Path) -> TenantSources:
+    sources = TenantSources(name=folder.name, folder=folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    yaml_files = [p for p in files if p.suffix in (".yaml", ".yml")]
+    if not yaml_files:
+        sources.diagnostics.append(
+            file_diag(
+                folder,
+                "tenant folder has no manifests; add a tenant.yaml with a Tenant document, "
+                "or remove the folder",
+            )
+        )
+        return sources
+    for path in yaml_files:
+        if is_secrets_file(path):
+            encrypted, diags = read_secrets_file(path)
+            if encrypted is None:
+                sources.broken_secrets = True
+            else:
+                sources.secrets_files.append(encrypted)
+            sources.diagnostics += diags
+        else:
+            manifest = read_manifest_file(path, TENANT_KINDS)
+            sources.documents += manifest.documents
+            sources.diagnostics += manifest.diagnostics
+            sources.broken_kinds |= manifest.broken_kinds
+    return sources
+
+
+def read_catalog(path: Path) -> tuple[Sourced[PartnerCatalog] | None, list[Diagnostic]]:
+    if not path.is_file():
+        return None, [
+            file_diag(
+                path,
+                "partner catalog not found; create it (kind: PartnerCatalog) "
+                "or point --catalog at it",
+            )
+        ]
+    manifest = read_manifest_file(path, {"PartnerCatalog": PartnerCatalog})
+    docs, diags = manifest.documents, manifest.diagnostics
+    if not docs and not diags:
+        diags.append(file_diag(path, "holds no PartnerCatalog document"))
+    if len(docs) > 1:
+        diags.append(docs[1].source.diag("only one PartnerCatalog document is allowed"))
+    if diags:
+        return None, diags
+    return cast(Sourced[PartnerCatalog], docs[0]), diags
+
+
+def tenant_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))

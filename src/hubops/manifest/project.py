@@ -1,0 +1,124 @@
+"""Loading a whole tenants root into validated desired state, or every reason it cannot be.
+
+The pipeline is read -> decrypt -> check -> locate. Decryption is the only
+step that may be skipped per file (`decrypt=`), because a plan against a
+runtime that already holds an unchanged secrets file needs its keys but not
+its values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubops.diagnostics import Diagnostic, did_you_mean
+from hubops.errors import ConfigError, UsageError
+from hubops.manifest.desired import Catalog, TenantConfig
+from hubops.manifest.load import EncryptedFile, read_catalog, read_tenant_folder, tenant_folders
+from hubops.manifest.positions import resolve_sorted
+from hubops.manifest.secret_checks import secret_keys, secret_values
+from hubops.manifest.secrets import decrypt_many
+from hubops.manifest.validate import check_catalog, check_tenant
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage, for benchmarks and `--verbose` output."""
+
+    parse: float = 0.0
+    sops: float = 0.0
+    checks: float = 0.0
+    positions: float = 0.0
+
+
+@dataclass
+class Project:
+    root: Path
+    catalog_path: Path
+    catalog: Catalog | None
+    tenants: dict[str, TenantConfig]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def default_catalog(root: Path) -> Path:
+    return root.parent / "catalog.yaml"
+
+
+def _select(folders: list[Path], only: Iterable[str] | None) -> list[Path]:
+    if not only:
+        return folders
+    by_name = {f.name: f for f in folders}
+    missing = [name for name in only if name not in by_name]
+    if missing:
+        name = missing[0]
+        raise UsageError(
+            f'--tenant "{name}" has no folder in the tenants root{did_you_mean(name, by_name)}'
+        )
+    return [by_name[name] for name in dict.fromkeys(only)]
+
+
+def load_project(
+    root: Path,
+    catalog_path: Path | None = None,
+    only: Iterable[str] | None = None,
+    decrypt: bool | Callable[[EncryptedFile], bool] = True,
+    timings: Timings | None = None,
+) -> Project:
+    """Validated desired state of every (or every selected) tenant; raises ConfigError."""
+    timings = timings if timings is not None else Timings()
+    if not root.is_dir():
+        raise UsageError(
+            f'tenants root "{root}" is not a folder; pass the folder holding one folder per tenant'
+        )
+    catalog_path = catalog_path or default_catalog(root)
+    started = time.perf_counter()
+    folders = _select(tenant_folders(root), only)
+    catalog_doc, diags = read_catalog(catalog_path)
+    sources = [read_tenant_folder(folder) for folder in folders]
+    timings.parse += time.perf_counter() - started
+
+    started = time.perf_counter()
+    catalog: Catalog | None = None
+    if catalog_doc is not None:
+        catalog, catalog_diags = check_catalog(catalog_doc)
+        diags += catalog_diags
+    if not folders:
+        diags.append(
+            Diagnostic(file=str(root), message="holds no tenant folders; add one folder per tenant")
+        )
+    keys = {}
+    for tenant in sources:
+        diags += tenant.diagnostics
+        keys[tenant.name], key_diags = secret_keys(tenant.secrets_files)
+        diags += key_diags
+    timings.checks += time.perf_counter() - started
+
+    started = time.perf_counter()
+    wanted: dict[Path, dict[str, Any]] = {
+        f.path: f.tree
+        for tenant in sources
+        for f in tenant.secrets_files
+        if decrypt is True or (callable(decrypt) and decrypt(f))
+    }
+    decrypted = decrypt_many(wanted)
+    timings.sops += time.perf_counter() - started
+
+    started = time.perf_counter()
+    tenants: dict[str, TenantConfig] = {}
+    for tenant in sources:
+        values, value_diags = secret_values(tenant.secrets_files, decrypted)
+        config, rule_diags = check_tenant(tenant, catalog, keys[tenant.name], values)
+        diags += value_diags + rule_diags
+        if config is not None:
+            tenants[tenant.name] = config
+    timings.checks += time.perf_counter() - started
+
+    started = time.perf_counter()
+    located = resolve_sorted(diags)
+    timings.positions += time.perf_counter() - started
+    if any(d.severity == "error" for d in located):
+        raise ConfigError(located)
+    return Project(root, catalog_path, catalog, tenants, located)

@@ -1,0 +1,125 @@
+"""Rules for a tenant's secrets files: their shape, and the form of each value.
+
+The shape (which entries exist) is checked on the encrypted file, whose keys
+are in clear, so a missing token is reported even without a key. Value forms
+(hub_ checksums, whsec_ lengths) need the decrypted values. No message here
+quotes a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hubops.diagnostics import Diagnostic
+from hubops.manifest.desired import SecretKeys, SecretValues
+from hubops.manifest.load import EncryptedFile, Source, Sourced, validate_model
+from hubops.manifest.models import SecretsFile
+from hubops.manifest.secrets import DecryptFailure, Secret
+from hubops.tokens import token_problem, webhook_secret_problem
+
+
+def _without_metadata(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in tree.items() if k != "sops"}
+
+
+def _first(
+    table: Mapping[str, object], section: str, name: str, source: Source, diags: list[Diagnostic]
+) -> bool:
+    """True when `name` is new; otherwise records that two files define it."""
+    if name not in table:
+        return True
+    diags.append(
+        source.diag(
+            f"{section}.{name} is also defined in another secrets file of this tenant; "
+            "keep each entry in one file",
+            at_key=True,
+        )
+    )
+    return False
+
+
+def secret_keys(files: list[EncryptedFile]) -> tuple[SecretKeys, list[Diagnostic]]:
+    keys = SecretKeys(files=[f.source.file for f in files])
+    diags: list[Diagnostic] = []
+    for file in files:
+        shape, problems = validate_model(
+            SecretsFile, _without_metadata(file.tree), file.source, echo_values=False
+        )
+        diags += problems
+        if shape is None:
+            keys.complete = False
+            continue
+        for name, fields in shape.credentials.items():
+            source = file.source.at("credentials", name)
+            if _first(keys.credentials, "credentials", name, source, diags):
+                keys.credentials[name] = Sourced(frozenset(fields), source)
+        for section, table, names in (
+            ("tokens", keys.tokens, shape.tokens),
+            ("webhooks", keys.webhooks, shape.webhooks),
+        ):
+            for name in names:
+                source = file.source.at(section, name)
+                if _first(table, section, name, source, diags):
+                    table[name] = source
+    return keys, diags
+
+
+def secret_values(
+    files: list[EncryptedFile], decrypted: dict[Path, dict[str, Any] | DecryptFailure]
+) -> tuple[SecretValues | None, list[Diagnostic]]:
+    values = SecretValues()
+    diags: list[Diagnostic] = []
+    complete = True
+    for file in files:
+        data = decrypted.get(file.path)
+        if data is None:
+            complete = False
+            continue
+        if isinstance(data, DecryptFailure):
+            diags.append(file.source.diag(f"cannot be decrypted: {data.reason}"))
+            complete = False
+            continue
+        shape, problems = validate_model(SecretsFile, data, file.source, echo_values=False)
+        diags += problems
+        if shape is None:
+            complete = False
+            continue
+        for name, fields in shape.credentials.items():
+            values.credentials[name] = {k: Secret(v) for k, v in fields.items()}
+            for field_name, value in fields.items():
+                if not value.strip():
+                    diags.append(
+                        file.source.diag(
+                            f"credentials.{name}.{field_name} is empty; set it with `sops edit`",
+                            "credentials",
+                            name,
+                            field_name,
+                        )
+                    )
+        for name, value in shape.tokens.items():
+            values.tokens[name] = Secret(value)
+            problem = token_problem(value)
+            if problem:
+                diags.append(
+                    file.source.diag(
+                        f"tokens.{name} is not a valid hub_ token: {problem}; "
+                        "generate one with `hubops token new`",
+                        "tokens",
+                        name,
+                    )
+                )
+        for name, value in shape.webhooks.items():
+            values.webhooks[name] = Secret(value)
+            problem = webhook_secret_problem(value)
+            if problem:
+                diags.append(
+                    file.source.diag(
+                        f"webhooks.{name} is not a valid whsec_ signing secret: {problem}; "
+                        "generate one with `hubops webhook-secret new`",
+                        "webhooks",
+                        name,
+                    )
+                )
+    return (values if complete else None), diags

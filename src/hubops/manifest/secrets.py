@@ -1,0 +1,184 @@
+"""The sops adapter: secrets files are decrypted by the real `sops` binary, in memory only.
+
+sops keeps keys in clear and encrypts values, so a secrets file's structure
+(which tokens, webhooks and credentials it holds, and where) is read
+without any key; only the values need sops. Before sops is run, the file
+is checked to be fully encrypted: sops echoes an unencrypted value in its
+error message, and a secret must never reach our output that way. sops'
+stderr is summarised into one sentence, never passed through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hubops.errors import SecretsError
+
+SOPS_KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+
+
+class Secret:
+    """A secret value that cannot leak through repr, str or logging by accident."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def sops_binary() -> str:
+    """The sops that `pip install hubops` put beside the interpreter, else the one on PATH."""
+    override = os.environ.get("HUBOPS_SOPS")
+    if override:
+        return override
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(folder) / ("sops.exe" if os.name == "nt" else "sops")
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("sops")
+    if found is None:
+        raise SecretsError(
+            "the sops binary was not found; install hubops with pip (it brings sops) "
+            "or put sops on PATH"
+        )
+    return found
+
+
+def _leaves(
+    tree: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            yield from _leaves(value, (*path, str(key)))
+    elif isinstance(tree, list):
+        for index, value in enumerate(tree):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, tree
+
+
+def recipients(tree: Mapping[str, Any]) -> list[str]:
+    meta = tree.get("sops")
+    if not isinstance(meta, Mapping):
+        return []
+    return [str(r.get("recipient")) for r in meta.get("age") or [] if isinstance(r, Mapping)]
+
+
+def encryption_problem(tree: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """Why a parsed secrets file is not a complete sops file: (field path, reason), or None."""
+    if not isinstance(tree, Mapping) or not isinstance(tree.get("sops"), Mapping):
+        return (), (
+            "is not encrypted with sops (plaintext secrets must never be committed); "
+            "encrypt it in place with `sops encrypt --in-place FILE` using the recipients "
+            "of your .sops.yaml, and rotate any value that was already pushed"
+        )
+    meta = tree["sops"]
+    if not meta.get("mac") or not any(meta.get(k) for k in SOPS_KEY_TYPES):
+        return ("sops",), (
+            "has incomplete sops metadata (no MAC or no recipients); re-create it with `sops edit`"
+        )
+    for path, value in _leaves({k: v for k, v in tree.items() if k != "sops"}):
+        if not (isinstance(value, str) and value.startswith("ENC[")):
+            return path, (
+                "has a value that is not encrypted (added after encryption?); "
+                "edit secrets only with `sops edit FILE` and rotate that value"
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class DecryptFailure:
+    reason: str
+
+
+def _summarise(stderr: str, file_recipients: Iterable[str]) -> str:
+    text = " ".join(stderr.split())
+    wanted = ", ".join(file_recipients) or "none listed"
+    if "did not match any of the recipients" in text or "no identity matched" in text:
+        return (
+            "none of the available age keys is a recipient of this file "
+            f"(recipients: {wanted}); use the right key, or have a recipient add yours "
+            "with `sops updatekeys`"
+        )
+    if "failed to load age identities" in text or "Did not find keys" in text:
+        return (
+            "no age key is available to decrypt it; set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) "
+            f"to the key of one of its recipients ({wanted})"
+        )
+    if "MAC mismatch" in text or "message authentication failed" in text:
+        return (
+            "its integrity check failed (MAC mismatch): the file was changed outside sops "
+            "or is corrupt; restore it from git or re-create it with `sops edit`"
+        )
+    last = [line for line in stderr.splitlines() if line.strip()][-1:] or ["no message"]
+    summary = re.sub(r"ENC\[[^\]]*\]|\"[^\"]*\"|'[^']*'", "…", last[0].strip())[:200]
+    return f"sops could not decrypt it: {summary}"
+
+
+def decrypt(path: Path, tree: Mapping[str, Any]) -> dict[str, Any] | DecryptFailure:
+    """Decrypt one checked sops file; plaintext goes from sops' stdout straight into memory."""
+    try:
+        proc = subprocess.run(
+            [
+                sops_binary(),
+                "--decrypt",
+                "--input-type",
+                "yaml",
+                "--output-type",
+                "json",
+                str(path),
+            ],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except OSError as exc:
+        raise SecretsError(f"could not run sops: {exc.strerror}") from None
+    except subprocess.TimeoutExpired:
+        return DecryptFailure("sops did not finish within 60 seconds (is a key agent waiting?)")
+    if proc.returncode != 0:
+        return DecryptFailure(_summarise(proc.stderr.decode(errors="replace"), recipients(tree)))
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        return DecryptFailure("sops printed something that is not JSON")
+    if not isinstance(data, dict):
+        return DecryptFailure("it does not hold a mapping at the top level")
+    return data
+
+
+def decrypt_many(
+    files: Mapping[Path, Mapping[str, Any]],
+) -> dict[Path, dict[str, Any] | DecryptFailure]:
+    """Each sops call is a process of its own, so a few run at once."""
+    if not files:
+        return {}
+    workers = min(len(files), max(2, 2 * (os.cpu_count() or 1)), 16)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sops") as pool:
+        results = pool.map(lambda item: (item[0], decrypt(*item)), files.items())
+        return dict(results)

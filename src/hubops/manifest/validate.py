@@ -1,0 +1,450 @@
+"""Domain rules across a tenant's documents, the partner catalog and its secrets.
+
+Schema rules are already enforced by the models; what remains needs more
+than one field: licensed stores, partner requirements, secret references.
+Every rule appends to a list instead of raising, so one run reports all
+problems, each pointing at the field to fix.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import TypeVar, cast
+
+from hubops.addresses import webhook_url_problem
+from hubops.diagnostics import Diagnostic, did_you_mean, display_path
+from hubops.manifest.desired import Catalog, SecretKeys, SecretValues, TenantConfig
+from hubops.manifest.load import Source, Sourced, TenantSources, file_diag
+from hubops.manifest.models import (
+    MAX_API_TOKENS,
+    ApiToken,
+    Document,
+    Integration,
+    PartnerCatalog,
+    Tenant,
+    Webhook,
+)
+
+DocT = TypeVar("DocT", bound=Document)
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_catalog(catalog: Sourced[PartnerCatalog]) -> tuple[Catalog, list[Diagnostic]]:
+    partners: Catalog = {}
+    diags: list[Diagnostic] = []
+    for index, partner in enumerate(catalog.value.spec.partners):
+        source = catalog.source.at("spec", "partners", index)
+        if partner.id in partners:
+            diags.append(source.diag(f'partner id "{partner.id}" is listed twice', "id"))
+            continue
+        partners[partner.id] = Sourced(partner, source)
+        _no_repeats(partner.credential_fields, source, diags, "credentialFields")
+        _no_repeats(partner.config_fields, source, diags, "configFields")
+    return partners, diags
+
+
+def _no_repeats(
+    values: Sequence[str], source: Source, diags: list[Diagnostic], *path: str | int
+) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            diags.append(source.diag(f'"{value}" is listed twice; remove one', *path, index))
+        seen.add(value)
+
+
+class _TenantRules:
+    """One tenant's cross-document checks; collects diagnostics as it goes."""
+
+    def __init__(self, sources: TenantSources, catalog: Catalog | None, keys: SecretKeys) -> None:
+        self.sources = sources
+        self.catalog = catalog
+        self.keys = keys
+        self.diags: list[Diagnostic] = []
+        # None while the Tenant document is unusable: store references cannot be checked.
+        self.store_ids: set[str] | None = set()
+        self.licensed: set[str] = set()
+
+    def error(self, source: Source, message: str, *path: str | int, at_key: bool = False) -> None:
+        self.diags.append(source.diag(message, *path, at_key=at_key))
+
+    def stores_exist(
+        self, stores: Iterable[str], source: Source, *path: str | int, licensed: bool = False
+    ) -> None:
+        for index, store in enumerate(stores):
+            if self.store_ids is None:
+                break
+            if store not in self.store_ids:
+                hint = did_you_mean(store, self.store_ids)
+                self.error(
+                    source,
+                    f'store "{store}" is not declared in the Tenant\'s spec.stores{hint}; '
+                    "declare it there or fix the id",
+                    *path,
+                    index,
+                )
+            elif licensed and store not in self.licensed:
+                self.error(
+                    source,
+                    f'store "{store}" is not licensed for the Integration Hub; add it to the '
+                    "Tenant's spec.licenses.integrationHub.stores (within its quantity)",
+                    *path,
+                    index,
+                )
+        _no_repeats(list(stores), source, self.diags, *path)
+
+    # --- Tenant ---------------------------------------------------------------
+
+    def tenant(self, doc: Sourced[Tenant]) -> None:
+        spec, src = doc.value.spec, doc.source
+        if doc.value.metadata.name != self.sources.name:
+            self.error(
+                src,
+                f'metadata.name "{doc.value.metadata.name}" must equal the tenant folder name '
+                f'"{self.sources.name}"; rename one of them',
+                "metadata",
+                "name",
+            )
+        store_ids = self.store_ids = set()
+        for index, store in enumerate(spec.stores):
+            if store.id in store_ids:
+                self.error(
+                    src, f'store id "{store.id}" is declared twice', "spec", "stores", index, "id"
+                )
+            store_ids.add(store.id)
+            if store.timezone not in _timezones():
+                hint = did_you_mean(store.timezone, _timezones())
+                self.error(
+                    src,
+                    f'timezone "{store.timezone}" is not an IANA time zone name{hint}',
+                    "spec",
+                    "stores",
+                    index,
+                    "timezone",
+                )
+        emails: set[str] = set()
+        for index, admin in enumerate(spec.admins):
+            if admin.email.lower() in emails:
+                self.error(
+                    src, f'admin "{admin.email}" is listed twice', "spec", "admins", index, "email"
+                )
+            emails.add(admin.email.lower())
+        self.license(doc)
+
+    def license(self, doc: Sourced[Tenant]) -> None:
+        spec, src = doc.value.spec, doc.source
+        hub = spec.licenses.integration_hub
+        if hub is None:
+            return
+        path = ("spec", "licenses", "integrationHub")
+        self.stores_exist(hub.stores, src, *path, "stores")
+        self.licensed = set(hub.stores) & (self.store_ids or set())
+        if spec.plan == "pro" and hub.quantity is not None:
+            self.error(
+                src,
+                "quantity is not allowed on the pro plan (add-ons are bought on enterprise); "
+                "remove it or set spec.plan: enterprise",
+                *path,
+                "quantity",
+                at_key=True,
+            )
+        elif spec.plan == "enterprise" and hub.quantity is None and hub.stores:
+            self.error(
+                src,
+                f'missing required field "quantity" in {".".join(path)}: on the enterprise plan '
+                f"it is the number of add-ons bought (at least {len(set(hub.stores))})",
+                *path,
+                at_key=True,
+            )
+        elif hub.quantity is not None and len(set(hub.stores)) > hub.quantity:
+            self.error(
+                src,
+                f"{len(set(hub.stores))} stores are licensed but quantity is {hub.quantity}; "
+                "raise quantity or license fewer stores",
+                *path,
+                "stores",
+            )
+
+    # --- Integration ------------------------------------------------------------
+
+    def integration(self, doc: Sourced[Integration]) -> None:
+        spec, src = doc.value.spec, doc.source
+        self.stores_exist(spec.stores, src, "spec", "stores", licensed=True)
+        if spec.accept_terms is not True:
+            self.error(
+                src,
+                "acceptTerms must be true: the partner's terms have to be accepted "
+                "before its integration can be configured",
+                "spec",
+                "acceptTerms",
+            )
+        if self.catalog is None:
+            return  # the catalog itself is broken and already reported
+        partner = self.catalog.get(spec.partner)
+        if partner is None:
+            hint = did_you_mean(spec.partner, self.catalog)
+            self.error(
+                src,
+                f'partner "{spec.partner}" is not in the partner catalog{hint}',
+                "spec",
+                "partner",
+            )
+            return
+        p = partner.value
+        for key in spec.config:
+            if key not in p.config_fields:
+                hint = did_you_mean(key, p.config_fields)
+                allowed = ", ".join(p.config_fields) or "none"
+                self.error(
+                    src,
+                    f'config field "{key}" is not one of partner {p.id}\'s{hint} '
+                    f"(allowed: {allowed})",
+                    "spec",
+                    "config",
+                    key,
+                    at_key=True,
+                )
+        for key in p.config_fields:
+            if key not in spec.config:
+                self.error(
+                    src,
+                    f'missing config field "{key}", required by partner {p.id}; '
+                    "add it to spec.config",
+                    *(("spec", "config") if spec.config else ("spec",)),
+                    at_key=True,
+                )
+        for store in spec.shop_mapping:
+            if store not in spec.stores:
+                self.error(
+                    src,
+                    f'shopMapping names store "{store}", which this integration does not cover; '
+                    "add it to spec.stores or remove the mapping",
+                    "spec",
+                    "shopMapping",
+                    store,
+                    at_key=True,
+                )
+        if p.requires_shop_mapping:
+            for store in spec.stores:
+                if store not in spec.shop_mapping:
+                    self.error(
+                        src,
+                        f'partner {p.id} requires a shop mapping for every store; add "{store}: '
+                        "<partner's shop id>\" under spec.shopMapping",
+                        *(("spec", "shopMapping") if spec.shop_mapping else ("spec",)),
+                        at_key=True,
+                    )
+        self.credentials(doc, p.id, p.credential_fields)
+
+    def credentials(self, doc: Sourced[Integration], partner: str, fields: list[str]) -> None:
+        key, src = doc.value.spec.credentials, doc.source
+        if key is None:
+            if fields:
+                self.error(
+                    src,
+                    f'missing field "credentials": partner {partner} needs '
+                    f"{', '.join(fields)}; name an entry of the secrets file's credentials map",
+                    "spec",
+                    at_key=True,
+                )
+            return
+        if not fields:
+            self.error(
+                src,
+                f"partner {partner} takes no credentials; remove this field",
+                "spec",
+                "credentials",
+                at_key=True,
+            )
+            return
+        entry = self.keys.credentials.get(key)
+        if entry is None:
+            if self.keys.complete:
+                self.error(
+                    src,
+                    self._missing_secret("credentials", key, self.keys.credentials),
+                    "spec",
+                    "credentials",
+                )
+            return
+        for field_name in fields:
+            if field_name not in entry.value:
+                self.diags.append(
+                    entry.source.diag(
+                        f'credentials.{key} lacks "{field_name}", required by partner {partner}; '
+                        "add it with `sops edit`",
+                        at_key=True,
+                    )
+                )
+        for field_name in sorted(entry.value - set(fields)):
+            hint = did_you_mean(field_name, fields)
+            self.diags.append(
+                entry.source.diag(
+                    f"credentials.{key}.{field_name} is not a credential field of partner "
+                    f"{partner}{hint}; it expects exactly {', '.join(fields)}",
+                    field_name,
+                    at_key=True,
+                )
+            )
+
+    def _missing_secret(self, section: str, name: str, present: Iterable[str]) -> str:
+        files = ", ".join(self.keys.files) or (
+            display_path(self.sources.folder / "secrets.sops.yaml") + " (none exists yet)"
+        )
+        hint = did_you_mean(name, present)
+        what = {
+            "tokens": " (generate it with `hubops token new`)",
+            "webhooks": " (generate it with `hubops webhook-secret new`)",
+        }.get(section, "")
+        return (
+            f"{section}.{name} is missing from the secrets file {files}{hint}; "
+            f"add it with `sops edit`{what}"
+        )
+
+    # --- ApiToken and Webhook ---------------------------------------------------
+
+    def token(self, doc: Sourced[ApiToken], position: int) -> None:
+        spec, src = doc.value.spec, doc.source
+        name = doc.value.metadata.name
+        if position >= MAX_API_TOKENS:
+            self.error(
+                src,
+                f"a tenant may have at most {MAX_API_TOKENS} ApiTokens; this is number "
+                f"{position + 1}; delete one you no longer use",
+                "metadata",
+                "name",
+            )
+        _no_repeats(spec.scopes, src, self.diags, "spec", "scopes")
+        if spec.stores is not None:
+            self.stores_exist(spec.stores, src, "spec", "stores")
+        if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
+            self.diags.append(
+                src.diag(
+                    "expiresAt is in the past: this token is already expired",
+                    "spec",
+                    "expiresAt",
+                    severity="warning",
+                )
+            )
+        if name not in self.keys.tokens and self.keys.complete:
+            self.error(
+                src, self._missing_secret("tokens", name, self.keys.tokens), "metadata", "name"
+            )
+
+    def webhook(self, doc: Sourced[Webhook]) -> None:
+        spec, src = doc.value.spec, doc.source
+        name = doc.value.metadata.name
+        problem = webhook_url_problem(spec.url)
+        if problem:
+            self.error(src, f"webhook url is not allowed: {problem}", "spec", "url")
+        _no_repeats(spec.events, src, self.diags, "spec", "events")
+        if spec.stores is not None:
+            self.stores_exist(spec.stores, src, "spec", "stores")
+        if name not in self.keys.webhooks and self.keys.complete:
+            self.error(
+                src, self._missing_secret("webhooks", name, self.keys.webhooks), "metadata", "name"
+            )
+
+    def unused_secrets(self, used: dict[str, set[str]]) -> None:
+        tables: dict[str, dict[str, Source]] = {
+            "credentials": {k: v.source for k, v in self.keys.credentials.items()},
+            "tokens": self.keys.tokens,
+            "webhooks": self.keys.webhooks,
+        }
+        for section, table in tables.items():
+            for name, source in table.items():
+                if name not in used[section]:
+                    self.diags.append(
+                        source.diag(
+                            f"{section}.{name} is not used by any manifest; remove it or add "
+                            "the manifest that needs it",
+                            at_key=True,
+                            severity="warning",
+                        )
+                    )
+
+
+def _of_kind(docs: list[Sourced[Document]], cls: type[DocT]) -> list[Sourced[DocT]]:
+    return [cast(Sourced[DocT], d) for d in docs if isinstance(d.value, cls)]
+
+
+def _unique(docs: list[Sourced[DocT]], diags: list[Diagnostic]) -> dict[str, Sourced[DocT]]:
+    found: dict[str, Sourced[DocT]] = {}
+    for doc in docs:
+        name = doc.value.metadata.name
+        if name in found:
+            diags.append(
+                doc.source.diag(
+                    f'{doc.value.kind} "{name}" is already declared in {found[name].source.file}; '
+                    "names must be unique per tenant",
+                    "metadata",
+                    "name",
+                )
+            )
+            continue
+        found[name] = doc
+    return found
+
+
+def check_tenant(
+    sources: TenantSources,
+    catalog: Catalog | None,
+    keys: SecretKeys,
+    values: SecretValues | None,
+) -> tuple[TenantConfig | None, list[Diagnostic]]:
+    """All cross-document rules of one tenant; a config only when there is no error."""
+    rules = _TenantRules(sources, catalog, keys)
+    tenants = _of_kind(sources.documents, Tenant)
+    if not tenants:
+        rules.store_ids = None
+        if not sources.broken_kinds & {"Tenant", "*"}:  # else its failure is reported already
+            rules.diags.append(
+                file_diag(
+                    sources.folder,
+                    "tenant folder has no Tenant document; add one (kind: Tenant, "
+                    f"metadata.name: {sources.name}) to a .yaml file in it",
+                )
+            )
+    for extra in tenants[1:]:
+        rules.error(
+            extra.source,
+            "a tenant folder holds exactly one Tenant document; remove this one",
+            "kind",
+        )
+    if tenants:
+        rules.tenant(tenants[0])
+    integrations = _unique(_of_kind(sources.documents, Integration), rules.diags)
+    tokens = _unique(_of_kind(sources.documents, ApiToken), rules.diags)
+    webhooks = _unique(_of_kind(sources.documents, Webhook), rules.diags)
+    for integration in integrations.values():
+        rules.integration(integration)
+    for position, token in enumerate(tokens.values()):
+        rules.token(token, position)
+    for webhook in webhooks.values():
+        rules.webhook(webhook)
+    used_credentials = {
+        c for i in integrations.values() if (c := i.value.spec.credentials) is not None
+    }
+    if not sources.broken_kinds:
+        rules.unused_secrets(
+            {"credentials": used_credentials, "tokens": set(tokens), "webhooks": set(webhooks)}
+        )
+    if not tenants or any(d.severity == "error" for d in rules.diags):
+        return None, rules.diags
+    config = TenantConfig(
+        name=sources.name,
+        tenant=tenants[0],
+        integrations=integrations,
+        tokens=tokens,
+        webhooks=webhooks,
+        secret_keys=keys,
+        secrets=values,
+    )
+    return config, rules.diags

@@ -1,0 +1,1 @@
+"""Renderers: turn core data (diagnostics, plans) into text for people and machines."""
