@@ -16,7 +16,7 @@ from typing import Any
 
 from hubops.diagnostics import Diagnostic, did_you_mean
 from hubops.errors import ConfigError, UsageError
-from hubops.manifest.desired import Catalog, TenantConfig
+from hubops.manifest.desired import Catalog, SecretKeys, TenantConfig
 from hubops.manifest.load import EncryptedFile, read_catalog, read_tenant_folder, tenant_folders
 from hubops.manifest.positions import resolve_sorted
 from hubops.manifest.secret_checks import secret_keys, secret_values
@@ -89,10 +89,11 @@ def load_project(
         diags.append(
             Diagnostic(file=str(root), message="holds no tenant folders; add one folder per tenant")
         )
-    keys = {}
+    keys: dict[str, SecretKeys] = {}
     for tenant in sources:
         diags += tenant.diagnostics
         keys[tenant.name], key_diags = secret_keys(tenant.secrets_files)
+        keys[tenant.name].complete &= not tenant.broken_secrets
         diags += key_diags
     timings.checks += time.perf_counter() - started
 

@@ -412,12 +412,14 @@ def check_tenant(
                     f"metadata.name: {sources.name}) to a .yaml file in it",
                 )
             )
-    for extra in tenants[1:]:
-        rules.error(
-            extra.source,
-            "a tenant folder holds exactly one Tenant document; remove this one",
-            "kind",
-        )
+    if len(tenants) > 1:
+        for doc in tenants:
+            rules.error(
+                doc.source,
+                "a tenant folder holds exactly one Tenant document, but this one has "
+                f"{len(tenants)}; keep one",
+                "kind",
+            )
     if tenants:
         rules.tenant(tenants[0])
     integrations = _unique(_of_kind(sources.documents, Integration), rules.diags)

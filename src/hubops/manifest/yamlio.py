@@ -95,7 +95,11 @@ def load_documents(text: str) -> list[Any] | SyntaxProblem:
         return list(yaml.load_all(text, Loader=CoreLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        context = exc.context or ""
+        if context and exc.context_mark and exc.context_mark is not mark:
+            start = exc.context_mark
+            context += f" (started at line {start.line + 1}, column {start.column + 1}):"
+        message = " ".join(p for p in (context, exc.problem) if p) or "invalid YAML"
         if isinstance(exc, DuplicateKeyError):
             message = f"{exc.problem}; each key may appear only once in a mapping"
         line = mark.line + 1 if mark else 0
