@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ import yaml
 from ruamel.yaml import YAML
 
 from hubops.manifest.project import Timings, load_project
-from hubops.manifest.secrets import sops_binary
+from hubops.manifest.secrets import encrypt
 from hubops.manifest.yamlio import load_documents
 from hubops.tokens import new_token, new_webhook_secret
 
@@ -113,23 +112,7 @@ spec:
 
 
 def _encrypt(plain: dict[str, object], dest: Path, recipient: str) -> None:
-    proc = subprocess.run(
-        [
-            sops_binary(),
-            "encrypt",
-            "--age",
-            recipient,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-        ],
-        input=yaml.safe_dump(plain).encode(),
-        capture_output=True,
-        check=True,
-    )
-    dest.write_bytes(proc.stdout)
+    dest.write_bytes(encrypt(yaml.safe_dump(plain).encode(), [recipient]))
 
 
 def generate(root: Path, tenants: int, stores: int) -> Path:

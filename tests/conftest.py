@@ -6,7 +6,6 @@ Tests change one thing in the valid repository and check what a user sees.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import yaml
 
 from hubops.cli import run
-from hubops.manifest.secrets import sops_binary
+from hubops.manifest.secrets import encrypt
 from hubops.tokens import new_token, new_webhook_secret
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,23 +143,7 @@ def age_key(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
 
 def sops_encrypt(plain: dict[str, object], dest: Path, recipient: str) -> None:
     """Encrypt with the real sops binary; the plaintext only passes through a pipe."""
-    proc = subprocess.run(
-        [
-            sops_binary(),
-            "encrypt",
-            "--age",
-            recipient,
-            "--input-type",
-            "yaml",
-            "--output-type",
-            "yaml",
-            "/dev/stdin",
-        ],
-        input=yaml.safe_dump(plain).encode(),
-        capture_output=True,
-        check=True,
-    )
-    dest.write_bytes(proc.stdout)
+    dest.write_bytes(encrypt(yaml.safe_dump(plain).encode(), [recipient]))
 
 
 @dataclass

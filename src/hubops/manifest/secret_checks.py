@@ -8,7 +8,7 @@ quotes a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,13 @@ from hubops.manifest.load import EncryptedFile, Source, Sourced, validate_model
 from hubops.manifest.models import SecretsFile
 from hubops.manifest.secrets import DecryptFailure, Secret
 from hubops.tokens import token_problem, webhook_secret_problem
+
+# How each kind of secret value is checked, named and minted.
+VALUE_FORMS: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "tokens": (token_problem, "hub_ token"),
+    "webhooks": (webhook_secret_problem, "whsec_ signing secret"),
+}
+GENERATE = {"tokens": "hubops token new", "webhooks": "hubops webhook-secret new"}
 
 
 def _without_metadata(tree: dict[str, Any]) -> dict[str, Any]:
@@ -98,28 +105,19 @@ def secret_values(
                             field_name,
                         )
                     )
-        for name, value in shape.tokens.items():
-            values.tokens[name] = Secret(value)
-            problem = token_problem(value)
-            if problem:
-                diags.append(
-                    file.source.diag(
-                        f"tokens.{name} is not a valid hub_ token: {problem}; "
-                        "generate one with `hubops token new`",
-                        "tokens",
-                        name,
+        for section, table in (("tokens", values.tokens), ("webhooks", values.webhooks)):
+            check, what = VALUE_FORMS[section]
+            entries: dict[str, str] = getattr(shape, section)
+            for name, value in entries.items():
+                table[name] = Secret(value)
+                problem = check(value)
+                if problem:
+                    diags.append(
+                        file.source.diag(
+                            f"{section}.{name} is not a valid {what}: {problem}; "
+                            f"generate one with `{GENERATE[section]}`",
+                            section,
+                            name,
+                        )
                     )
-                )
-        for name, value in shape.webhooks.items():
-            values.webhooks[name] = Secret(value)
-            problem = webhook_secret_problem(value)
-            if problem:
-                diags.append(
-                    file.source.diag(
-                        f"webhooks.{name} is not a valid whsec_ signing secret: {problem}; "
-                        "generate one with `hubops webhook-secret new`",
-                        "webhooks",
-                        name,
-                    )
-                )
     return (values if complete else None), diags

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +173,32 @@ def decrypt(path: Path, tree: Mapping[str, Any]) -> dict[str, Any] | DecryptFail
     if not isinstance(data, dict):
         return DecryptFailure("it does not hold a mapping at the top level")
     return data
+
+
+def encrypt(plaintext: bytes, recipients: Sequence[str]) -> bytes:
+    """Encrypt a YAML document to age recipients; for tooling and tests, never for output."""
+    proc = subprocess.run(
+        [
+            sops_binary(),
+            "encrypt",
+            "--age",
+            ",".join(recipients),
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "/dev/stdin",
+        ],
+        input=plaintext,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise SecretsError(
+            f"sops could not encrypt: {_summarise(proc.stderr.decode(), recipients)}"
+        )
+    return proc.stdout
 
 
 def decrypt_many(

@@ -27,6 +27,7 @@ from hubops.manifest.models import (
     Tenant,
     Webhook,
 )
+from hubops.manifest.secret_checks import GENERATE
 
 DocT = TypeVar("DocT", bound=Document)
 
@@ -299,10 +300,7 @@ class _TenantRules:
             display_path(self.sources.folder / "secrets.sops.yaml") + " (none exists yet)"
         )
         hint = did_you_mean(name, present)
-        what = {
-            "tokens": " (generate it with `hubops token new`)",
-            "webhooks": " (generate it with `hubops webhook-secret new`)",
-        }.get(section, "")
+        what = f" (generate it with `{GENERATE[section]}`)" if section in GENERATE else ""
         return (
             f"{section}.{name} is missing from the secrets file {files}{hint}; "
             f"add it with `sops edit`{what}"
