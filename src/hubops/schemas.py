@@ -21,6 +21,7 @@ from hubops.manifest.models import (
     Tenant,
     Webhook,
 )
+from hubops.plan import planfile
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -50,6 +51,7 @@ def generate() -> dict[str, dict[str, Any]]:
         out[f"{name}.schema.json"] = _finish(schema, name, schema.get("title", name))
     manifest = TypeAdapter(AnyTenantDocument).json_schema(by_alias=True, mode="validation")
     out["manifest.schema.json"] = _finish(manifest, "manifest", "hubops tenant manifest")
+    out["plan.schema.json"] = _finish(planfile.schema(), "plan", "hubops plan")
     return out
 
 

@@ -112,14 +112,12 @@ def parse_address(addr: str) -> tuple[str, str, str | None]:
         raise ValueError(
             f'"{addr}" is not a resource address (kind/name, kinds: {", ".join(KINDS)})'
         )
-    name, at, store = rest.partition("@")
-    if kind == "integration":
-        if not at or not name or not store:
-            raise ValueError(f'"{addr}": an integration address is integration/NAME@STORE')
-        return kind, name, store
-    if at:
-        raise ValueError(f'"{addr}": only integration addresses name a store')
-    return kind, name, None
+    if kind != "integration":
+        return kind, rest, None  # admin names are e-mail addresses: "@" is part of them
+    name, at, store = rest.rpartition("@")
+    if not at or not name or not store:
+        raise ValueError(f'"{addr}": an integration address is integration/NAME@STORE')
+    return kind, name, store
 
 
 def secret_paths(kind: str, body: Body) -> list[str]:

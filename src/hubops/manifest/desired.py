@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hubops.manifest.load import Source, Sourced
 from hubops.manifest.models import ApiToken, Integration, Partner, Tenant, Webhook
@@ -33,6 +34,7 @@ class SecretKeys:
 @dataclass
 class TenantConfig:
     name: str
+    folder: Path
     tenant: Sourced[Tenant]
     integrations: dict[str, Sourced[Integration]]
     tokens: dict[str, Sourced[ApiToken]]

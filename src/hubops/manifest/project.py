@@ -47,7 +47,7 @@ def default_catalog(root: Path) -> Path:
     return root.parent / "catalog.yaml"
 
 
-def _select(folders: list[Path], only: Iterable[str] | None) -> list[Path]:
+def select_folders(folders: list[Path], only: Iterable[str] | None) -> list[Path]:
     if not only:
         return folders
     by_name = {f.name: f for f in folders}
@@ -60,6 +60,14 @@ def _select(folders: list[Path], only: Iterable[str] | None) -> list[Path]:
     return [by_name[name] for name in dict.fromkeys(only)]
 
 
+def check_root(root: Path) -> Path:
+    if not root.is_dir():
+        raise UsageError(
+            f'tenants root "{root}" is not a folder; pass the folder holding one folder per tenant'
+        )
+    return root
+
+
 def load_project(
     root: Path,
     catalog_path: Path | None = None,
@@ -69,13 +77,10 @@ def load_project(
 ) -> Project:
     """Validated desired state of every (or every selected) tenant; raises ConfigError."""
     timings = timings if timings is not None else Timings()
-    if not root.is_dir():
-        raise UsageError(
-            f'tenants root "{root}" is not a folder; pass the folder holding one folder per tenant'
-        )
+    check_root(root)
     catalog_path = catalog_path or default_catalog(root)
     started = time.perf_counter()
-    folders = _select(tenant_folders(root), only)
+    folders = select_folders(tenant_folders(root), only)
     catalog_doc, diags = read_catalog(catalog_path)
     sources = [read_tenant_folder(folder) for folder in folders]
     timings.parse += time.perf_counter() - started

@@ -440,6 +440,7 @@ def check_tenant(
         return None, rules.diags
     config = TenantConfig(
         name=sources.name,
+        folder=sources.folder,
         tenant=tenants[0],
         integrations=integrations,
         tokens=tokens,

@@ -1,0 +1,62 @@
+"""The one generic diff: two normalized states in, resource changes out.
+
+It knows nothing of partners or webhooks. Top-level body fields that the
+desired side does not name are unmanaged and ignored (the runtime may add
+informational fields); inside a field, mappings are compared key by key in
+both directions, and lists and sensitive markers as whole values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubops.fingerprint import is_marker
+from hubops.plan.model import MISSING, FieldChange, ResourceChange
+from hubops.state import KINDS, Body, State, parse_address
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
+
+
+def address_order(address: str) -> tuple[int, str]:
+    kind, _, _ = parse_address(address)
+    return _KIND_ORDER[kind], address
+
+
+def _compare(path: str, before: Any, after: Any, out: list[FieldChange]) -> None:
+    if (
+        isinstance(before, dict)
+        and isinstance(after, dict)
+        and not (is_marker(before) or is_marker(after))
+    ):
+        for key in sorted(set(before) | set(after)):
+            _compare(
+                f"{path}.{key}" if path else str(key),
+                before.get(key, MISSING),
+                after.get(key, MISSING),
+                out,
+            )
+    elif before != after:
+        out.append(FieldChange(path, before, after))
+
+
+def diff_body(before: Body, after: Body) -> tuple[FieldChange, ...]:
+    out: list[FieldChange] = []
+    for key in after:
+        _compare(key, before.get(key, MISSING), after[key], out)
+    return tuple(out)
+
+
+def diff_states(desired: State, live: State) -> list[ResourceChange]:
+    changes: list[ResourceChange] = []
+    for address in sorted(set(desired) | set(live), key=address_order):
+        if address not in live:
+            changes.append(ResourceChange(address, "create", after=desired[address]))
+        elif address not in desired:
+            changes.append(ResourceChange(address, "delete", before=live[address]))
+        else:
+            fields = diff_body(live[address], desired[address])
+            if fields:
+                changes.append(
+                    ResourceChange(address, "update", live[address], desired[address], fields)
+                )
+    return changes

@@ -1,0 +1,106 @@
+"""Desired vs live -> Plan, and Plan -> change sets; pure functions over data.
+
+The live side arrives as plain `LiveRecord`s, so this module knows nothing
+of HTTP. A tenant's secrets are fingerprinted from their values when its
+secrets files were decrypted, else from what the last apply recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hubops.fingerprint import is_marker, tenant_key
+from hubops.manifest.desired import TenantConfig
+from hubops.plan.diff import diff_states
+from hubops.plan.model import Plan, ResourceChange, TenantPlan
+from hubops.plan.normalize import Fingerprints, desired_state, secret_value, secrets_digest
+from hubops.state import State, parse_address, secret_address, secret_paths
+
+
+@dataclass
+class LiveRecord:
+    """What the runtime holds for one tenant (revision 0 and empty state when absent)."""
+
+    revision: int = 0
+    state: State = field(default_factory=dict)
+    secrets_digest: str | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+def tenant_secret_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.sops.yaml") if p.name != ".sops.yaml")
+
+
+def changed_secret_paths(change: ResourceChange) -> list[str]:
+    """Body paths of the secrets this change must send (all on create, changed on update)."""
+    if change.action == "delete" or change.after is None:
+        return []
+    kind, _, _ = parse_address(change.address)
+    paths = secret_paths(kind, change.after)
+    if change.action == "create":
+        return paths
+    changed = {f.path for f in change.fields if is_marker(f.after)}
+    return [p for p in paths if p in changed]
+
+
+def plan_tenant(config: TenantConfig, live: LiveRecord, fingerprint_key: bytes) -> TenantPlan:
+    fps = Fingerprints(tenant_key(fingerprint_key, config.name), config.secrets, live.fingerprints)
+    changes = diff_states(desired_state(config, fps), live.state)
+    plan = TenantPlan(config.name, live.revision, changes, live_resources=len(live.state))
+    for change in changes:
+        for path in changed_secret_paths(change):
+            addr = secret_address(change.address, path)
+            plan.sends[addr] = fps(addr)
+    if config.secrets is not None:
+        digest = secrets_digest(tenant_secret_files(config.folder))
+        entries = fps.all_entries(config.secret_keys)
+        if digest != live.secrets_digest or entries != live.fingerprints:
+            plan.secrets_digest, plan.entry_fingerprints = digest, entries
+    return plan
+
+
+def build_plan(
+    configs: Mapping[str, TenantConfig],
+    live: Mapping[str, LiveRecord],
+    fingerprint_key: bytes,
+    root: str,
+    runtime: str,
+) -> Plan:
+    tenants = [plan_tenant(configs[name], live[name], fingerprint_key) for name in sorted(configs)]
+    return Plan(tenants=tenants, created_at=datetime.now(UTC), root=root, runtime=runtime)
+
+
+def needs_values(plan: TenantPlan) -> bool:
+    return bool(plan.sends)
+
+
+def change_set(plan: TenantPlan, config: TenantConfig, commit: str | None) -> dict[str, Any]:
+    """The JSON body of `POST …/changes`: the plan's changes plus the secret values they send."""
+    if plan.sends and config.secrets is None:
+        raise ValueError(f"tenant {plan.name}: secrets are needed but were not decrypted")
+    changes: list[dict[str, Any]] = []
+    for change in plan.changes:
+        item: dict[str, Any] = {"address": change.address, "action": change.action}
+        if change.after is not None and change.action != "delete":
+            item["body"] = change.after
+        values: dict[str, str] = {}
+        for path in changed_secret_paths(change):
+            assert config.secrets is not None
+            secret = secret_value(config.secrets, secret_address(change.address, path))
+            if secret is None:
+                raise ValueError(f"tenant {plan.name}: no value for {change.address} {path}")
+            values[path] = secret.reveal()
+        if values:
+            item["secrets"] = values
+        changes.append(item)
+    payload: dict[str, Any] = {"baseRevision": plan.base_revision, "changes": changes}
+    if plan.secrets_digest is not None:
+        payload["secretsDigest"] = plan.secrets_digest
+        payload["appliedFingerprints"] = plan.entry_fingerprints or {}
+    if commit:
+        payload["commit"] = commit
+    return payload

@@ -1,0 +1,72 @@
+"""The Markdown plan, for a pull-request comment.
+
+One collapsible section per changed tenant, its counts in the summary; the
+last line is the text plan's closing line, verbatim. GitHub refuses
+comments over 65,536 characters, so when the plan is bigger the longest
+sections are cut first (with a note), and if even the section headers do
+not fit, the last tenants are summarised in one line.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+
+from hubops.plan.model import Counts, Plan, TenantPlan
+from hubops.render.text import tenant_lines
+
+GITHUB_COMMENT_LIMIT = 65_536
+MARKER = "<!-- hubops-plan -->"
+
+
+def _counts(counts: Counts) -> str:
+    return f"{counts.add} to add, {counts.change} to change, {counts.destroy} to destroy"
+
+
+def _section(tenant: TenantPlan, lines: list[str], keep: int) -> str:
+    cut = ""
+    if keep < len(lines):
+        cut = (
+            f"\n\n_{len(lines) - keep} more lines not shown to stay within GitHub's comment "
+            "size limit; the JSON plan has everything._"
+        )
+    body = "\n".join(lines[:keep])
+    block = f"```diff\n{body}\n```" if keep else ""
+    summary = f"<b>{tenant.name}</b>: {_counts(tenant.counts)}"
+    return f"<details><summary>{summary}</summary>\n\n{block}{cut}\n\n</details>\n"
+
+
+def render_markdown(
+    plan: Plan, title: str = "hubops plan", limit: int = GITHUB_COMMENT_LIMIT
+) -> str:
+    changed = plan.changed
+    head = f"{MARKER}\n### {title}\n\n"
+    unchanged = len(plan.tenants) - len(changed)
+    foot = ""
+    if changed and unchanged:
+        foot = f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged.\n\n"
+    foot += plan.counts.sentence() + "\n"
+    lines = [list(tenant_lines(t, indent="")) for t in changed]
+    keep = [len(body) for body in lines]
+    parts = [_section(t, body, len(body)) + "\n" for t, body in zip(changed, lines, strict=True)]
+    size = sum(map(len, parts))
+    budget = limit - len(head) - len(foot) - 200  # room for the "not shown" line
+    while size > budget and any(keep):
+        longest = max(range(len(keep)), key=keep.__getitem__)
+        keep[longest] //= 2
+        size -= len(parts[longest])
+        parts[longest] = _section(changed[longest], lines[longest], keep[longest]) + "\n"
+        size += len(parts[longest])
+    shown = len(parts)
+    if size > budget:
+        shown = sum(1 for total in accumulate(map(len, parts)) if total <= budget)
+    rest = ""
+    if shown < len(changed):
+        hidden = changed[shown:]
+        total = Counts()
+        for tenant in hidden:
+            total += tenant.counts
+        rest = (
+            f"_{len(hidden)} more tenants with changes not shown ({_counts(total)}); "
+            "the JSON plan has everything._\n\n"
+        )
+    return head + "".join(parts[:shown]) + rest + foot

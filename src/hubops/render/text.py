@@ -1,0 +1,37 @@
+"""The text plan: one block per changed tenant, the contract's symbols, the closing line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+
+from hubops.plan.model import ACTION_SYMBOLS, Plan, TenantPlan
+from hubops.render.values import field_line
+
+COLORS = {"create": "green", "update": "yellow", "delete": "red"}
+
+
+def tenant_lines(tenant: TenantPlan, color: bool = False, indent: str = "  ") -> Iterator[str]:
+    for change in tenant.changes:
+        line = f"{ACTION_SYMBOLS[change.action]} {change.address}"
+        yield indent + (click.style(line, fg=COLORS[change.action]) if color else line)
+        for field in change.fields:
+            yield f"{indent}    {field_line(field)}"
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    lines: list[str] = []
+    for tenant in plan.changed:
+        counts = tenant.counts
+        title = f"Tenant {tenant.name}"
+        title += f" (revision {tenant.base_revision})" if tenant.base_revision else " (new)"
+        lines.append(click.style(title, bold=True) if color else title)
+        lines.extend(tenant_lines(tenant, color))
+        lines.append(f"  {counts.sentence()}")
+        lines.append("")
+    unchanged = len(plan.tenants) - len(plan.changed)
+    if plan.changed and unchanged:
+        lines.append(f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged.")
+    lines.append(plan.counts.sentence())
+    return "\n".join(lines) + "\n"
