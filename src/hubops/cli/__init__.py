@@ -18,6 +18,7 @@ import click
 from hubops import __version__
 from hubops.cli.keys import token_group, webhook_secret_group
 from hubops.cli.schema import schema_command
+from hubops.cli.serve import serve_command
 from hubops.cli.validate import validate_command
 from hubops.errors import ConfigError, HubopsError
 from hubops.render.diagnostics import echo_diagnostics
@@ -37,6 +38,7 @@ cli.add_command(validate_command)
 cli.add_command(schema_command)
 cli.add_command(token_group)
 cli.add_command(webhook_secret_group)
+cli.add_command(serve_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

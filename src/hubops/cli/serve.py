@@ -1,0 +1,52 @@
+"""`hubops serve`: run the runtime under uvicorn.
+
+Configuration problems (no admin token, a malformed master key, an
+unreachable database) are raised as RuntimeConfigError before uvicorn
+starts, so the CLI edge prints one sentence and exits 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+
+from hubops.runtime.settings import DEFAULT_DB_URL, RuntimeSettings, sqlite_url
+
+
+def _db_url(value: str | None) -> str | None:
+    """A URL as given; a bare path means a SQLite file, as `--runtime PATH` does."""
+    if value is None or "://" in value:
+        return value
+    return sqlite_url(Path(value))
+
+
+@click.command("serve")
+@click.option(
+    "--db",
+    "db",
+    metavar="URL",
+    default=None,
+    help=f"Database URL (or a SQLite file path). Default: {DEFAULT_DB_URL}",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+def serve_command(db: str | None, host: str, port: int) -> None:
+    """Serve the runtime's admin API (needs HUBOPS_ADMIN_TOKEN)."""
+    import uvicorn
+
+    from hubops.runtime.app import create_app
+
+    settings = RuntimeSettings.from_env(_db_url(db))
+    app = create_app(settings)
+    names = ", ".join(sorted(settings.admin_tokens))
+    key_source = (
+        "HUBOPS_MASTER_KEY" if settings.master_key is not None else str(settings.key_file())
+    )
+    shown = make_url(settings.db_url).render_as_string(hide_password=True)
+    click.echo(
+        f"hubops runtime: database {shown}; admin tokens {names}; master key from {key_source}",
+        err=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

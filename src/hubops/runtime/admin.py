@@ -1,0 +1,135 @@
+"""The admin API's state routes: thin, each one call into the store.
+
+Routes are sync `def`s: FastAPI runs them in its threadpool, and the
+database layer (pool, SQLite busy timeout, revision claim) is what keeps
+concurrent requests correct.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from hubops.runtime import store
+from hubops.runtime.api_models import (
+    AuditChange,
+    AuditPage,
+    AuditRecord,
+    ChangeSetIn,
+    ChangeSetOut,
+    ErrorBody,
+    FingerprintKeyOut,
+    LastApplied,
+    SecretsRecord,
+    TenantOut,
+    TenantSummary,
+)
+from hubops.runtime.auth import AdminName, require_admin
+from hubops.runtime.context import RuntimeDep
+from hubops.runtime.errors import BadRequest, InvalidChange
+
+TENANT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in (401, *statuses)}
+
+
+router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_admin)])
+
+
+@router.get("/tenants", response_model=list[TenantSummary], responses=_errors())
+def list_tenants(runtime: RuntimeDep) -> list[TenantSummary]:
+    """Every tenant the runtime holds, sorted by name."""
+    return [TenantSummary(name=n, revision=r) for n, r in store.list_tenants(runtime.engine)]
+
+
+@router.get("/tenants/{name}", response_model=TenantOut, responses=_errors(404))
+def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
+    """The tenant's whole normalized state; secrets only as fingerprint markers."""
+    record = store.read_tenant(runtime.engine, name)
+    last = None
+    if record.last_applied is not None:
+        at, by, commit = record.last_applied
+        last = LastApplied(at=at, by=by, commit=commit)
+    return TenantOut(
+        name=record.name,
+        revision=record.revision,
+        state=record.state,
+        secrets=SecretsRecord(
+            digest=record.secrets_digest, fingerprints=record.applied_fingerprints
+        ),
+        lastApplied=last,
+    )
+
+
+@router.get("/fingerprint-key", response_model=FingerprintKeyOut, responses=_errors())
+def get_fingerprint_key(runtime: RuntimeDep) -> FingerprintKeyOut:
+    """The key planners fingerprint secrets with (see hubops.fingerprint)."""
+    return FingerprintKeyOut(key=base64.b64encode(runtime.keys.fingerprint_key).decode())
+
+
+@router.post(
+    "/tenants/{name}/changes", response_model=ChangeSetOut, responses=_errors(409, 413, 422)
+)
+def post_changes(
+    name: str, change_set: ChangeSetIn, runtime: RuntimeDep, admin: AdminName
+) -> ChangeSetOut:
+    """Apply a change set atomically; a tenant at revision 0 is created by it."""
+    if not TENANT_NAME.match(name):
+        raise InvalidChange(
+            f'"{name}" is not a tenant name (lower-case letters, digits and inner hyphens, '
+            "at most 63 characters)",
+            {"tenant": name},
+        )
+    revision, change_set_id = store.apply_change_set(
+        runtime.engine, runtime.keys, name, change_set, admin
+    )
+    return ChangeSetOut(revision=revision, changeSet=change_set_id)
+
+
+@router.get("/tenants/{name}/changes", response_model=AuditPage, responses=_errors(400, 404))
+def list_changes(
+    name: str,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> AuditPage:
+    """The tenant's applied change sets, newest first."""
+    entries, more = store.list_changes(runtime.engine, name, limit, _decode_cursor(cursor))
+    items = [
+        AuditRecord(
+            id=e.id,
+            revision=e.revision,
+            at=e.at,
+            by=e.by,
+            commit=e.commit,
+            changes=[AuditChange.model_validate(c) for c in e.changes],
+        )
+        for e in entries
+    ]
+    return AuditPage(items=items, nextCursor=None if more is None else _encode_cursor(more))
+
+
+def _encode_cursor(revision: int) -> str:
+    return base64.urlsafe_b64encode(f"rev:{revision}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix == "rev" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise BadRequest(
+        "cursor is not one this runtime returned; pass nextCursor back unchanged",
+        {"parameter": "cursor"},
+    )

@@ -1,0 +1,58 @@
+"""The app factory: everything a runtime needs is built here, nothing at import time.
+
+Migrations run inside `create_app`, not in a lifespan handler, because the
+in-process client reaches the app through httpx's ASGITransport, which
+never sends lifespan events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from hubops import __version__
+from hubops.runtime import admin, health, migrate
+from hubops.runtime.context import Runtime
+from hubops.runtime.crypto import Keys, load_master_key
+from hubops.runtime.db import make_engine
+from hubops.runtime.errors import install_error_handlers
+from hubops.runtime.limits import BodyLimit
+from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
+
+
+def create_app(settings: RuntimeSettings) -> FastAPI:
+    """A ready runtime: master key loaded (or generated and kept), database migrated."""
+    keys = Keys.from_master(load_master_key(settings))
+    engine = make_engine(settings.db_url)
+    try:
+        migrate.upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
+        raise RuntimeConfigError(
+            f"cannot open the database {shown}: {reason[0] if reason else 'unknown error'}"
+        ) from None
+    runtime = Runtime(settings=settings, engine=engine, keys=keys)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="hubops runtime",
+        version=__version__,
+        description="Live state of each tenant's Integration Hub, changed by `hubops apply`.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    return app

@@ -1,0 +1,216 @@
+"""Checking a change set against a tenant's current state, without touching the database.
+
+The outcome is the tenant's complete state after the change set plus the
+secret values to store; the store then writes only the difference. Keeping
+this pure means every refusal happens before the first write, and the
+rules can be read in one place. Changes apply in order, so a change set
+may delete an address and create it again.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from hubops.fingerprint import SENSITIVE, fingerprint, tenant_key
+from hubops.runtime.api_models import ChangeIn
+from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
+from hubops.state import BODY_MODELS, Body, State, parse_address, secret_address, secret_paths
+from hubops.tokens import token_problem, webhook_secret_problem
+
+MAX_TOKENS = 11
+
+
+@dataclass
+class Outcome:
+    state: State
+    touched: list[str] = field(default_factory=list)
+    # (address, body path) -> value; only for secrets sent in this change set
+    secret_values: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+
+
+def evaluate(
+    tenant: str, current: State, changes: Sequence[ChangeIn], fingerprint_key: bytes
+) -> Outcome:
+    """The state after `changes`, or InvalidChange naming the first offending change."""
+    outcome = Outcome(state=dict(current))
+    key = tenant_key(fingerprint_key, tenant)
+    for index, change in enumerate(changes):
+        _apply_one(tenant, key, index, change, outcome)
+    check_references(tenant, outcome.state)
+    return outcome
+
+
+def _apply_one(tenant: str, key: bytes, index: int, change: ChangeIn, out: Outcome) -> None:
+    addr = change.address
+    where = {"index": index, "address": addr}
+    try:
+        kind, _name, _store = parse_address(addr)
+    except ValueError as exc:
+        raise InvalidChange(f"changes[{index}]: {exc}", where) from None
+    if kind == "admin" and addr != addr.lower():
+        raise InvalidChange(f'changes[{index}]: "{addr}": admin addresses are lower-case', where)
+    exists = addr in out.state
+    if change.action == "create" and exists:
+        raise InvalidChange(f"{addr}: cannot create, it already exists", where)
+    if change.action in ("update", "delete") and not exists:
+        raise InvalidChange(f"{addr}: cannot {change.action}, it does not exist", where)
+    if addr not in out.touched:
+        out.touched.append(addr)
+    if change.action == "delete":
+        if change.body is not None or change.secrets:
+            raise InvalidChange(f"{addr}: a delete carries no body and no secrets", where)
+        del out.state[addr]
+        for pending in [k for k in out.secret_values if k[0] == addr]:
+            del out.secret_values[pending]
+        return
+    if change.body is None:
+        raise InvalidChange(f"{addr}: a {change.action} needs the whole body", where)
+    body = _validated_body(kind, addr, change.body, where)
+    previous = out.state.get(addr) if change.action == "update" else None
+    sent = {path: value.get_secret_value() for path, value in (change.secrets or {}).items()}
+    _check_secrets(key, kind, addr, body, previous, sent, where)
+    out.state[addr] = body
+    paths = set(secret_paths(kind, body))
+    for pending in [k for k in out.secret_values if k[0] == addr and k[1] not in paths]:
+        del out.secret_values[pending]
+    for path, value in sent.items():
+        out.secret_values[(addr, path)] = value
+
+
+def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, Any]) -> Body:
+    try:
+        model = BODY_MODELS[kind].model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise InvalidChange(
+            f'{addr}: body field "{first["field"]}": {first["message"]}{more}',
+            {**where, "problems": problems},
+        ) from None
+    body: Body = model.model_dump(mode="json", by_alias=True)
+    if kind == "token" and body["expiresAt"] is not None:
+        _check_timestamp(addr, body["expiresAt"], where)
+    return body
+
+
+def _check_timestamp(addr: str, value: str, where: dict[str, Any]) -> None:
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        raise InvalidChange(
+            f'{addr}: body field "expiresAt" must be an ISO-8601 time with a timezone, '
+            "e.g. 2027-12-31T00:00:00Z",
+            where,
+        )
+
+
+def marker_at(body: Body, path: str) -> str | None:
+    node: Any = body
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node.get(SENSITIVE) if isinstance(node, dict) else None
+
+
+def _check_secrets(
+    key: bytes,
+    kind: str,
+    addr: str,
+    body: Body,
+    previous: Body | None,
+    sent: dict[str, str],
+    where: dict[str, Any],
+) -> None:
+    paths = secret_paths(kind, body)
+    for path in sent:
+        if path not in paths:
+            expected = ", ".join(paths) or "none"
+            raise InvalidChange(
+                f'{addr}: secrets has "{path}", which is not a secret of this body '
+                f"(its secrets: {expected})",
+                where,
+            )
+    for path in paths:
+        marker = marker_at(body, path) or ""
+        label = secret_address(addr, path)
+        if path in sent:
+            _check_format(kind, label, sent[path], where)
+            actual = fingerprint(key, label, sent[path])
+            if not hmac.compare_digest(actual, marker):
+                raise FingerprintMismatch(
+                    f"{label}: the value sent does not match the body's fingerprint; "
+                    "plan again with the runtime's current fingerprint key",
+                    {**where, "secret": label},
+                )
+            continue
+        stored = marker_at(previous, path) if previous is not None else None
+        if stored is None:
+            raise MissingSecret(
+                f'{label}: a new secret needs its value in "secrets.{path}"',
+                {**where, "secret": label},
+            )
+        if stored != marker:
+            raise FingerprintMismatch(
+                f"{label}: the fingerprint differs from the stored one but no value was sent",
+                {**where, "secret": label},
+            )
+
+
+def _check_format(kind: str, label: str, value: str, where: dict[str, Any]) -> None:
+    problem = None
+    if kind == "token":
+        problem = token_problem(value)
+    elif kind == "webhook":
+        problem = webhook_secret_problem(value)
+    elif not value:
+        problem = "it is empty"
+    if problem:
+        raise InvalidChange(f"{label}: the value is not accepted: {problem}", where)
+
+
+def check_references(tenant: str, state: State) -> None:
+    """Every reference holds after the change set; InvalidChange lists every broken one."""
+    problems: list[dict[str, str]] = []
+
+    def missing(addr: str, target: str) -> None:
+        problems.append({"address": addr, "missing": target})
+
+    if f"tenant/{tenant}" not in state:
+        missing(f"tenant/{tenant}", f"tenant/{tenant}")
+    stores = {parse_address(a)[1] for a in state if a.startswith("store/")}
+    tokens = 0
+    for addr, body in sorted(state.items()):
+        kind, name, store = parse_address(addr)
+        if kind == "tenant" and name != tenant:
+            problems.append({"address": addr, "problem": f"this tenant is tenant/{tenant}"})
+        if store is not None and store not in stores:
+            missing(addr, f"store/{store}")
+        for ref in body.get("stores") or []:
+            if ref not in stores:
+                missing(addr, f"store/{ref}")
+        credentials = body.get("credentials") if kind == "integration" else None
+        if credentials is not None and f"credentials/{credentials}" not in state:
+            missing(addr, f"credentials/{credentials}")
+        tokens += kind == "token"
+    if tokens > MAX_TOKENS:
+        problems.append({"address": "token/*", "problem": f"more than {MAX_TOKENS} tokens"})
+    if problems:
+        first = problems[0]
+        what = (
+            f"{first['missing']} does not exist after this change set"
+            if "missing" in first
+            else first["problem"]
+        )
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InvalidChange(f"{first['address']}: {what}{more}", {"problems": problems})

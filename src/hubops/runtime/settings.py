@@ -1,0 +1,130 @@
+"""What the runtime needs to start, read once from the environment.
+
+Settings are plain data handed to `create_app`, so tests and the in-process
+client can build a runtime without touching `os.environ`, and nothing is
+read or opened at import time. Token values are excluded from `repr` so a
+stray log line or traceback cannot show them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from hubops.errors import UsageError
+
+DEFAULT_DB_URL = "sqlite:///.hubops/state.db"
+ADMIN_TOKEN_ENV = "HUBOPS_ADMIN_TOKEN"
+MASTER_KEY_ENV = "HUBOPS_MASTER_KEY"
+MASTER_KEY_BYTES = 32
+_TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+
+
+class RuntimeConfigError(UsageError):
+    """The runtime's environment cannot work (no admin token, a malformed master key)."""
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """`master_key` wins over `master_key_file`; the file is created when neither exists."""
+
+    db_url: str = DEFAULT_DB_URL
+    admin_tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    master_key: bytes | None = field(default=None, repr=False)
+    master_key_file: Path | None = None
+
+    @classmethod
+    def from_env(cls, db_url: str | None = None) -> RuntimeSettings:
+        """Settings from HUBOPS_ADMIN_TOKEN and HUBOPS_MASTER_KEY; raises RuntimeConfigError."""
+        raw_tokens = os.environ.get(ADMIN_TOKEN_ENV, "")
+        if not raw_tokens.strip():
+            raise RuntimeConfigError(
+                f"{ADMIN_TOKEN_ENV} is not set; set it to a token (or name=token pairs "
+                "separated by commas) so the admin API is not left open."
+            )
+        return cls(
+            db_url=db_url or DEFAULT_DB_URL,
+            admin_tokens=parse_admin_tokens(raw_tokens),
+            master_key=parse_master_key(os.environ.get(MASTER_KEY_ENV)),
+        )
+
+    def key_file(self) -> Path:
+        """Where a generated master key lives: beside a SQLite file, else in `.hubops/`."""
+        if self.master_key_file is not None:
+            return self.master_key_file
+        db_file = sqlite_file(self.db_url)
+        if db_file is not None:
+            return db_file.parent / "master.key"
+        return Path(".hubops") / "master.key"
+
+
+def parse_admin_tokens(raw: str) -> dict[str, str]:
+    """`token` -> {"admin": token}; `ci=t1,alice=t2` -> named tokens. Never echoes a value.
+
+    A lone entry is read as `name=token` only when the part before the first
+    `=` is a plain name and the rest is non-empty and does not start with
+    `=`; so a single base64 token ending in `=` padding stays one token.
+    """
+    items = [item.strip() for item in raw.split(",")]
+    pairs = [_as_pair(item) for item in items]
+    if len(items) == 1 and pairs[0] is None:
+        return {"admin": items[0]}
+    tokens: dict[str, str] = {}
+    for position, pair in enumerate(pairs, start=1):
+        if pair is None:
+            raise RuntimeConfigError(
+                f"{ADMIN_TOKEN_ENV}: entry {position} is not of the form name=token "
+                "(use either one token or comma-separated name=token pairs)."
+            )
+        name, token = pair
+        if name in tokens:
+            raise RuntimeConfigError(f'{ADMIN_TOKEN_ENV}: the name "{name}" appears twice.')
+        if token in tokens.values():
+            raise RuntimeConfigError(
+                f'{ADMIN_TOKEN_ENV}: "{name}" reuses another entry\'s token, so audit '
+                "records could not tell them apart."
+            )
+        tokens[name] = token
+    return tokens
+
+
+def _as_pair(item: str) -> tuple[str, str] | None:
+    name, sep, token = item.partition("=")
+    if sep and _TOKEN_NAME.match(name) and token and not token.startswith("="):
+        return name, token
+    return None
+
+
+def parse_master_key(raw: str | None) -> bytes | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != MASTER_KEY_BYTES:
+        raise RuntimeConfigError(
+            f"{MASTER_KEY_ENV} must be the base64 encoding of exactly {MASTER_KEY_BYTES} "
+            'random bytes (e.g. the output of `python -c "import os,base64;'
+            'print(base64.b64encode(os.urandom(32)).decode())"`).'
+        )
+    return key
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The database file of a file-backed SQLite URL, None for other databases or memory."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite database file, as the CLI's `--runtime PATH` needs."""
+    return f"sqlite:///{path}"

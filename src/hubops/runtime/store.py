@@ -1,0 +1,313 @@
+"""Reading and writing tenant state: the only module that knows the tables' layout.
+
+A change set is one transaction. It first claims the tenant's next
+revision with a conditional UPDATE (or the INSERT of a new tenant), so of
+two change sets racing from one base revision exactly one proceeds: the
+other finds the revision moved (SQLite: queued behind the IMMEDIATE write
+lock; PostgreSQL: blocked on the row lock, then re-checking the WHERE
+clause) and gets 409 before writing anything. Only then are resources
+read, the change set checked, and the difference written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hubops.runtime import crypto
+from hubops.runtime.api_models import ChangeSetIn
+from hubops.runtime.changes import Outcome, evaluate, marker_at
+from hubops.runtime.db import reading, writing
+from hubops.runtime.errors import InvalidChange, StaleRevision, TenantNotFound
+from hubops.runtime.tables import api_tokens, change_sets, resources, secret_values, tenants
+from hubops.state import State, parse_address, secret_address, secret_paths
+
+SEALED_KINDS = ("credentials", "webhook")
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    name: str
+    revision: int
+    state: State
+    secrets_digest: str | None
+    applied_fingerprints: dict[str, str]
+    last_applied: tuple[datetime, str, str | None] | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    revision: int
+    at: datetime
+    by: str
+    commit: str | None
+    changes: list[dict[str, str]]
+
+
+def list_tenants(engine: Engine) -> list[tuple[str, int]]:
+    with reading(engine) as conn:
+        rows = conn.execute(select(tenants.c.name, tenants.c.revision).order_by(tenants.c.name))
+        return [(row.name, row.revision) for row in rows]
+
+
+def read_tenant(engine: Engine, name: str) -> TenantRecord:
+    with reading(engine) as conn:
+        row = conn.execute(select(tenants).where(tenants.c.name == name)).first()
+        if row is None:
+            raise TenantNotFound(f'the runtime holds no tenant "{name}"', {"tenant": name})
+        state = _load_state(conn, row.id)
+    last = None
+    if row.last_applied_at is not None:
+        last = (row.last_applied_at, row.last_applied_by, row.last_applied_commit)
+    return TenantRecord(
+        name=row.name,
+        revision=row.revision,
+        state=state,
+        secrets_digest=row.secrets_digest,
+        applied_fingerprints=dict(row.applied_fingerprints),
+        last_applied=last,
+    )
+
+
+def _load_state(conn: Connection, tenant_id: int) -> State:
+    rows = conn.execute(
+        select(resources.c.address, resources.c.body)
+        .where(resources.c.tenant_id == tenant_id)
+        .order_by(resources.c.address)
+    )
+    return {row.address: row.body for row in rows}
+
+
+def apply_change_set(
+    engine: Engine, keys: crypto.Keys, tenant: str, change_set: ChangeSetIn, by: str
+) -> tuple[int, str]:
+    """(new revision, change set id); raises StaleRevision or InvalidChange, writing nothing."""
+    try:
+        with writing(engine) as conn:
+            tenant_id, revision = _claim_revision(conn, tenant, change_set.baseRevision)
+            current = _load_state(conn, tenant_id)
+            outcome = evaluate(tenant, current, change_set.changes, keys.fingerprint_key)
+            now = datetime.now(UTC)
+            _write_resources(conn, tenant_id, current, outcome)
+            _write_secrets(conn, keys, tenant, tenant_id, outcome)
+            _write_tokens(conn, tenant_id, current, outcome, now)
+            return revision, _record(conn, tenant_id, revision, change_set, by, now)
+    except IntegrityError:
+        raise InvalidChange(
+            "the change set conflicts with data the runtime already holds "
+            "(e.g. one API token value used for two tokens); use distinct token values"
+        ) from None
+
+
+def _claim_revision(conn: Connection, tenant: str, base: int) -> tuple[int, int]:
+    row = conn.execute(
+        select(tenants.c.id, tenants.c.revision).where(tenants.c.name == tenant)
+    ).first()
+    if row is None:
+        if base != 0:
+            raise StaleRevision(base, 0)
+        try:
+            with conn.begin_nested():
+                created = conn.execute(
+                    insert(tenants).values(
+                        name=tenant,
+                        revision=1,
+                        applied_fingerprints={},
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:  # another change set created it first (PostgreSQL)
+            raise StaleRevision(base, _current_revision(conn, tenant)) from None
+        key = created.inserted_primary_key
+        assert key is not None
+        return int(key[0]), 1
+    if row.revision != base:
+        raise StaleRevision(base, row.revision)
+    claimed = conn.execute(
+        update(tenants)
+        .where(tenants.c.id == row.id, tenants.c.revision == base)
+        .values(revision=base + 1)
+    )
+    if claimed.rowcount != 1:
+        raise StaleRevision(base, _current_revision(conn, tenant))
+    return int(row.id), base + 1
+
+
+def _current_revision(conn: Connection, tenant: str) -> int:
+    found = conn.execute(select(tenants.c.revision).where(tenants.c.name == tenant)).scalar()
+    return int(found or 0)
+
+
+def _write_resources(conn: Connection, tenant_id: int, current: State, out: Outcome) -> None:
+    gone = [a for a in out.touched if a in current and a not in out.state]
+    new = [a for a in out.touched if a in out.state and a not in current]
+    changed = [
+        a for a in out.touched if a in current and a in out.state and current[a] != out.state[a]
+    ]
+    for chunk in _chunks(gone):
+        conn.execute(
+            delete(resources).where(
+                resources.c.tenant_id == tenant_id, resources.c.address.in_(chunk)
+            )
+        )
+    if new:
+        conn.execute(
+            insert(resources),
+            [
+                {"tenant_id": tenant_id, "address": a, "kind": _kind(a), "body": out.state[a]}
+                for a in new
+            ],
+        )
+    for addr in changed:
+        conn.execute(
+            update(resources)
+            .where(resources.c.tenant_id == tenant_id, resources.c.address == addr)
+            .values(body=out.state[addr])
+        )
+
+
+def _write_secrets(
+    conn: Connection, keys: crypto.Keys, tenant: str, tenant_id: int, out: Outcome
+) -> None:
+    """Re-seal what was sent; drop rows of fields a body no longer has."""
+    for addr in out.touched:
+        kind = addr.split("/")[0]
+        body = out.state.get(addr)
+        if kind not in SEALED_KINDS or body is None:
+            continue  # deleted resources lose their secrets by ON DELETE CASCADE
+        keep = secret_paths(kind, body)
+        conn.execute(
+            delete(secret_values).where(
+                secret_values.c.tenant_id == tenant_id,
+                secret_values.c.address == addr,
+                ~secret_values.c.path.in_(keep),
+            )
+        )
+        for path in keep:
+            value = out.secret_values.get((addr, path))
+            if value is None:
+                continue
+            sealed = crypto.seal(keys.encryption_key, tenant, secret_address(addr, path), value)
+            where = (
+                (secret_values.c.tenant_id == tenant_id)
+                & (secret_values.c.address == addr)
+                & (secret_values.c.path == path)
+            )
+            conn.execute(delete(secret_values).where(where))
+            conn.execute(
+                insert(secret_values).values(
+                    tenant_id=tenant_id, address=addr, path=path, sealed=sealed
+                )
+            )
+
+
+def _write_tokens(
+    conn: Connection, tenant_id: int, current: State, out: Outcome, now: datetime
+) -> None:
+    touched = [a for a in out.touched if a.startswith("token/")]
+    gone = [parse_address(a)[1] for a in touched if a not in out.state]
+    if gone:
+        conn.execute(
+            delete(api_tokens).where(
+                api_tokens.c.tenant_id == tenant_id, api_tokens.c.name.in_(gone)
+            )
+        )
+    for addr in touched:
+        body = out.state.get(addr)
+        if body is None:
+            continue
+        name = parse_address(addr)[1]
+        columns: dict[str, Any] = {
+            "fingerprint": marker_at(body, "value"),
+            "scopes": body["scopes"],
+            "stores": body["stores"],
+            "expires_at": _parse_time(body["expiresAt"]),
+            "updated_at": now,
+        }
+        value = out.secret_values.get((addr, "value"))
+        if value is not None:
+            columns["token_hash"] = crypto.token_hash(value)
+        if addr in current:
+            conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.name == name)
+                .values(**columns)
+            )
+        else:
+            conn.execute(
+                insert(api_tokens).values(tenant_id=tenant_id, name=name, created_at=now, **columns)
+            )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _record(
+    conn: Connection,
+    tenant_id: int,
+    revision: int,
+    change_set: ChangeSetIn,
+    by: str,
+    now: datetime,
+) -> str:
+    """Keep the audit record and what the tenant shows under `secrets` and `lastApplied`."""
+    record_id = uuid.uuid4().hex
+    conn.execute(
+        insert(change_sets).values(
+            id=record_id,
+            tenant_id=tenant_id,
+            revision=revision,
+            at=now,
+            applied_by=by,
+            commit_ref=change_set.commit,
+            changes=[{"address": c.address, "action": c.action} for c in change_set.changes],
+        )
+    )
+    values: dict[str, Any] = {
+        "last_applied_at": now,
+        "last_applied_by": by,
+        "last_applied_commit": change_set.commit,
+    }
+    if change_set.secretsDigest is not None:
+        values["secrets_digest"] = change_set.secretsDigest
+    if change_set.appliedFingerprints is not None:
+        values["applied_fingerprints"] = change_set.appliedFingerprints
+    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
+    return record_id
+
+
+def list_changes(
+    engine: Engine, tenant: str, limit: int, before_revision: int | None
+) -> tuple[list[AuditEntry], int | None]:
+    """Newest first; the second item is the revision to continue before, if more remain."""
+    with reading(engine) as conn:
+        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
+        if tenant_id is None:
+            raise TenantNotFound(f'the runtime holds no tenant "{tenant}"', {"tenant": tenant})
+        query = select(change_sets).where(change_sets.c.tenant_id == tenant_id)
+        if before_revision is not None:
+            query = query.where(change_sets.c.revision < before_revision)
+        rows = list(conn.execute(query.order_by(change_sets.c.revision.desc()).limit(limit + 1)))
+    entries = [
+        AuditEntry(r.id, r.revision, r.at, r.applied_by, r.commit_ref, r.changes)
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return entries, (entries[-1].revision if more else None)
+
+
+def _kind(addr: str) -> str:
+    return addr.split("/", 1)[0]
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,127 @@
+"""The runtime's tables (SQLAlchemy Core). Migrations in `migrations/` create them.
+
+`resources` holds every normalized body, keyed by tenant and address, so
+the state API reads a tenant in one query. Secret values never sit in a
+body: `secret_values` keeps credentials and webhook secrets sealed (the
+runtime must use them again), and `api_tokens` keeps only each token's
+SHA-256 with the columns the Partner API authenticates by (scopes,
+stores, expiry), looked up by hash. `change_sets` is the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Always timezone-aware UTC on the way out; SQLite would otherwise return naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        stamp: datetime = value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("revision", Integer, nullable=False),
+    Column("secrets_digest", String(200), nullable=True),
+    Column("applied_fingerprints", JSON, nullable=False),
+    Column("last_applied_at", UtcDateTime, nullable=True),
+    Column("last_applied_by", String(200), nullable=True),
+    Column("last_applied_commit", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("address", String(400), primary_key=True),
+    Column("kind", String(20), nullable=False, index=True),
+    Column("body", JSON, nullable=False),
+)
+
+secret_values = Table(
+    "secret_values",
+    metadata,
+    Column("tenant_id", Integer, primary_key=True),
+    Column("address", String(400), primary_key=True),
+    Column("path", String(200), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "address"],
+        ["resources.tenant_id", "resources.address"],
+        ondelete="CASCADE",
+        name="fk_secret_values_resource",
+    ),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("fingerprint", String(100), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("stores", JSON, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_api_tokens_tenant_name"),
+)
+
+change_sets = Table(
+    "change_sets",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("applied_by", String(200), nullable=False),
+    Column("commit_ref", String(200), nullable=True),
+    Column("changes", JSON, nullable=False),
+    UniqueConstraint("tenant_id", "revision", name="uq_change_sets_tenant_revision"),
+)
