@@ -16,28 +16,73 @@ from hubops.render.markdown import render_markdown
 from hubops.render.text import render_text
 
 LIVE = {
-    "tenant/acme": {"displayName": "Acme", "plan": "pro", "settings": {"instantOrdering": False, "termsOfServiceUrl": None}},
+    "tenant/acme": {
+        "displayName": "Acme",
+        "plan": "pro",
+        "settings": {"instantOrdering": False, "termsOfServiceUrl": None},
+    },
     "store/acme-001": {"name": "Downtown", "timezone": "UTC"},
     "admin/old@acme.example": {"role": "admin"},
-    "token/orders": {"scopes": ["orders:read"], "stores": None, "expiresAt": None, "value": marker("hmac-sha256:aaa")},
-    "webhook/pos": {"url": "https://pos.example/h", "events": ["order.created"], "stores": None, "enabled": False, "secret": marker("hmac-sha256:w1"), "disabledReason": "410 Gone"},
-    "integration/xero@acme-001": {"partner": "xero", "enabled": True, "config": {"companyId": "1", "legacy": "x"}, "shopId": None, "credentials": "xero"},
+    "token/orders": {
+        "scopes": ["orders:read"],
+        "stores": None,
+        "expiresAt": None,
+        "value": marker("hmac-sha256:aaa"),
+    },
+    "webhook/pos": {
+        "url": "https://pos.example/h",
+        "events": ["order.created"],
+        "stores": None,
+        "enabled": False,
+        "secret": marker("hmac-sha256:w1"),
+        "disabledReason": "410 Gone",
+    },
+    "integration/xero@acme-001": {
+        "partner": "xero",
+        "enabled": True,
+        "config": {"companyId": "1", "legacy": "x"},
+        "shopId": None,
+        "credentials": "xero",
+    },
 }
 DESIRED = {
-    "tenant/acme": {"displayName": "Acme Burgers", "plan": "pro", "settings": {"instantOrdering": True, "termsOfServiceUrl": None}},
+    "tenant/acme": {
+        "displayName": "Acme Burgers",
+        "plan": "pro",
+        "settings": {"instantOrdering": True, "termsOfServiceUrl": None},
+    },
     "store/acme-001": {"name": "Downtown", "timezone": "UTC"},
     "store/acme-002": {"name": "Airport", "timezone": "UTC"},
-    "token/orders": {"scopes": ["orders:read"], "stores": None, "expiresAt": None, "value": marker("hmac-sha256:bbb")},
-    "webhook/pos": {"url": "https://pos.example/h", "events": ["order.created"], "stores": None, "enabled": True, "secret": marker("hmac-sha256:w1")},
-    "integration/xero@acme-001": {"partner": "xero", "enabled": True, "config": {"companyId": "1"}, "shopId": None, "credentials": "xero"},
+    "token/orders": {
+        "scopes": ["orders:read"],
+        "stores": None,
+        "expiresAt": None,
+        "value": marker("hmac-sha256:bbb"),
+    },
+    "webhook/pos": {
+        "url": "https://pos.example/h",
+        "events": ["order.created"],
+        "stores": None,
+        "enabled": True,
+        "secret": marker("hmac-sha256:w1"),
+    },
+    "integration/xero@acme-001": {
+        "partner": "xero",
+        "enabled": True,
+        "config": {"companyId": "1"},
+        "shopId": None,
+        "credentials": "xero",
+    },
 }
 
 
 def _plan() -> Plan:
     changes = diff_states(DESIRED, LIVE)
-    tenant = TenantPlan("acme", 4, changes, sends={"token/orders#value": "hmac-sha256:bbb"}, live_resources=len(LIVE))
+    tenant = TenantPlan("acme", 4, changes, sends={"token/orders#value": "hmac-sha256:bbb"})
     quiet = TenantPlan("quiet", 2, [])
-    return Plan([tenant, quiet], datetime(2026, 11, 25, tzinfo=UTC), "tenants", "embedded runtime at x.db")
+    return Plan(
+        [tenant, quiet], datetime(2026, 11, 25, tzinfo=UTC), "tenants", "embedded runtime at x.db"
+    )
 
 
 def test_diff_actions_fields_and_unmanaged_fields() -> None:
@@ -99,13 +144,13 @@ def test_markdown_plan_sections_and_closing_line() -> None:
 
 def test_markdown_stays_under_the_comment_limit_with_many_tenants() -> None:
     template = _plan().tenants[0]
-    tenants = [
-        TenantPlan(f"tenant-{i:04d}", 1, list(template.changes) * 5) for i in range(1000)
-    ]
+    tenants = [TenantPlan(f"tenant-{i:04d}", 1, list(template.changes) * 5) for i in range(1000)]
     plan = Plan(tenants, datetime.now(UTC), "tenants", "x")
     md = render_markdown(plan)
     assert len(md) < 65_536
-    assert md.rstrip().splitlines()[-1] == plan.counts.sentence() == render_text(plan).splitlines()[-1]
+    assert (
+        md.rstrip().splitlines()[-1] == plan.counts.sentence() == render_text(plan).splitlines()[-1]
+    )
     assert "more tenants with changes not shown" in md
     one = render_markdown(Plan(tenants[:1] * 1, datetime.now(UTC), "tenants", "x"), limit=1_000)
     assert len(one) <= 1_000 and "more lines not shown" in one

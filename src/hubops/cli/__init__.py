@@ -16,7 +16,10 @@ from collections.abc import Sequence
 import click
 
 from hubops import __version__
+from hubops.cli.apply import apply_command
+from hubops.cli.import_cmd import import_command
 from hubops.cli.keys import token_group, webhook_secret_group
+from hubops.cli.plan import plan_command
 from hubops.cli.schema import schema_command
 from hubops.cli.serve import serve_command
 from hubops.cli.validate import validate_command
@@ -35,6 +38,9 @@ def cli() -> None:
 
 
 cli.add_command(validate_command)
+cli.add_command(plan_command)
+cli.add_command(apply_command)
+cli.add_command(import_command)
 cli.add_command(schema_command)
 cli.add_command(token_group)
 cli.add_command(webhook_secret_group)

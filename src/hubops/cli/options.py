@@ -28,3 +28,25 @@ tenant_option = click.option(
     metavar="NAME",
     help="Only this tenant (repeatable).",
 )
+
+runtime_option = click.option(
+    "--runtime",
+    envvar="HUBOPS_RUNTIME",
+    default=".hubops/state.db",
+    show_default=True,
+    metavar="URL_OR_PATH",
+    help="Runtime URL (http/https), or a SQLite file to run the runtime in-process.",
+)
+
+color_option = click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colours (also when NO_COLOR is set or output is not a terminal).",
+)
+
+
+def use_color(no_color: bool) -> bool:
+    import os
+    import sys
+
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()

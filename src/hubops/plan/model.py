@@ -73,8 +73,6 @@ class TenantPlan:
     entry_fingerprints: dict[str, str] | None = None
     # Fingerprints of the secret values this plan sends (secret address -> fingerprint).
     sends: dict[str, str] = field(default_factory=dict)
-    # How many resources the runtime held, for the tenant-wide deletion guard.
-    live_resources: int = 0
 
     @property
     def counts(self) -> Counts:

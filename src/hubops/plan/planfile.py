@@ -58,7 +58,6 @@ class TenantFile(_Model):
         default_factory=dict,
         description="Fingerprint of every secret value apply will send, by secret address.",
     )
-    liveResources: int = Field(default=0, description="Resources the runtime held.")
 
 
 class PlanFile(_Model):
@@ -113,7 +112,6 @@ def to_file(plan: Plan) -> PlanFile:
                 secretsDigest=t.secrets_digest,
                 entryFingerprints=t.entry_fingerprints,
                 sends=t.sends,
-                liveResources=t.live_resources,
             )
             for t in plan.tenants
         ],
@@ -150,7 +148,6 @@ def from_file(data: PlanFile) -> Plan:
                 secrets_digest=t.secretsDigest,
                 entry_fingerprints=t.entryFingerprints,
                 sends=t.sends,
-                live_resources=t.liveResources,
             )
             for t in data.tenants
         ],

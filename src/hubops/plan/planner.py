@@ -50,7 +50,7 @@ def changed_secret_paths(change: ResourceChange) -> list[str]:
 def plan_tenant(config: TenantConfig, live: LiveRecord, fingerprint_key: bytes) -> TenantPlan:
     fps = Fingerprints(tenant_key(fingerprint_key, config.name), config.secrets, live.fingerprints)
     changes = diff_states(desired_state(config, fps), live.state)
-    plan = TenantPlan(config.name, live.revision, changes, live_resources=len(live.state))
+    plan = TenantPlan(config.name, live.revision, changes)
     for change in changes:
         for path in changed_secret_paths(change):
             addr = secret_address(change.address, path)

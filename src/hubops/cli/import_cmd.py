@@ -1,0 +1,51 @@
+"""`hubops import`: write manifests for a tenant the runtime already holds."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from hubops.cli.options import runtime_option
+from hubops.client import LiveTenant, RuntimeClient
+from hubops.diagnostics import display_path
+from hubops.errors import UsageError
+from hubops.importer import import_tenant
+
+
+async def _fetch(runtime: str, name: str) -> LiveTenant:
+    async with RuntimeClient.open(runtime) as client:
+        return await client.get_tenant(name)
+
+
+@click.command("import")
+@click.option("--tenant", "name", required=True, metavar="NAME", help="The tenant to import.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the manifests into (normally ROOT/NAME).",
+)
+@runtime_option
+def import_command(name: str, out: Path, runtime: str) -> None:
+    """Write manifests (and a secrets template) for a tenant from the runtime's live state."""
+    live = asyncio.run(_fetch(runtime, name))
+    if live.revision == 0:
+        raise UsageError(f"the runtime holds no tenant named {name}")
+    existing = [p.name for p in out.glob("*.yaml")] if out.is_dir() else []
+    if existing:
+        raise UsageError(
+            f"{display_path(out)} already holds manifests ({', '.join(sorted(existing))}); "
+            "import into an empty folder"
+        )
+    written, warnings = import_tenant(name, live.state, out)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for path in written:
+        click.echo(f"wrote {display_path(path)}")
+    click.echo(
+        "Fill in the secrets template and encrypt it with sops; then `hubops plan` shows "
+        "no changes for this tenant.",
+        err=True,
+    )

@@ -1,0 +1,88 @@
+"""`hubops plan`: show what apply would change; optionally save it as a plan file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from hubops.cli.options import (
+    catalog_option,
+    color_option,
+    root_argument,
+    runtime_option,
+    tenant_option,
+    use_color,
+)
+from hubops.client import RuntimeClient, describe
+from hubops.plan import planfile
+from hubops.reconcile import Planned, make_plan
+from hubops.render.diagnostics import echo_diagnostics
+from hubops.render.markdown import render_markdown
+from hubops.render.text import render_text
+
+
+async def plan_against(
+    runtime: str, root: Path, catalog: Path | None, tenants: tuple[str, ...]
+) -> tuple[Planned, int]:
+    async with RuntimeClient.open(runtime) as client:
+        planned = await make_plan(client, root, catalog, tenants, describe(runtime))
+        return planned, client.requests
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@click.command("plan")
+@root_argument
+@tenant_option
+@catalog_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON) for `apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (0: none, 1: error).",
+)
+@runtime_option
+@color_option
+def plan_command(
+    root: Path,
+    tenants: tuple[str, ...],
+    catalog: Path | None,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    runtime: str,
+    no_color: bool,
+) -> int:
+    """Show what `apply` would change in the runtime for the tenants under ROOT."""
+    planned, _ = asyncio.run(plan_against(runtime, root, catalog, tenants))
+    echo_diagnostics(planned.project.warnings, err=True, summary=False)
+    plan = planned.plan
+    if out is not None:
+        write_atomically(out, planfile.dumps(plan))
+    if fmt == "json":
+        click.echo(planfile.dumps(plan), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan), nl=False)
+    else:
+        click.echo(render_text(plan, color=use_color(no_color)), nl=False)
+    if out is not None and fmt != "json":
+        click.echo(f"Saved the plan to {out}; apply it with `hubops apply {out}`.", err=True)
+    return 2 if detailed_exitcode and plan.counts.total else 0

@@ -1,0 +1,194 @@
+"""Live state -> manifests: the inverse of normalization, for adopting an existing tenant.
+
+The runtime never returns secret values, so the secrets file cannot be
+reconstructed; instead a `secrets.sops.yaml.example` lists every key to fill
+in before encrypting it. Everything else round-trips: importing a tenant and
+planning the result gives "No changes" once the secrets are filled in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from hubops.state import State, parse_address
+
+API_VERSION = "hubops/v1"
+
+
+def _flow(items: list[str]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _doc(kind: str, name: str, spec: CommentedMap) -> CommentedMap:
+    doc = CommentedMap()
+    doc["apiVersion"] = API_VERSION
+    doc["kind"] = kind
+    doc["metadata"] = CommentedMap(name=name)
+    doc["spec"] = spec
+    return doc
+
+
+def _by_kind(state: State) -> dict[str, list[tuple[str, str | None, dict[str, Any]]]]:
+    out: dict[str, list[tuple[str, str | None, dict[str, Any]]]] = {}
+    for addr in sorted(state):
+        kind, name, store = parse_address(addr)
+        out.setdefault(kind, []).append((name, store, state[addr]))
+    return out
+
+
+def tenant_document(name: str, state: State) -> CommentedMap:
+    kinds = _by_kind(state)
+    tenant = kinds["tenant"][0][2]
+    spec = CommentedMap()
+    spec["displayName"] = tenant["displayName"]
+    spec["plan"] = tenant["plan"]
+    settings = CommentedMap(instantOrdering=tenant["settings"]["instantOrdering"])
+    if tenant["settings"].get("termsOfServiceUrl"):
+        settings["termsOfServiceUrl"] = tenant["settings"]["termsOfServiceUrl"]
+    spec["settings"] = settings
+    stores = CommentedSeq()
+    for store_id, _, body in kinds.get("store", []):
+        store = CommentedMap(id=store_id, name=body["name"])
+        store["timezone"] = body["timezone"]
+        store.fa.set_flow_style()
+        stores.append(store)
+    spec["stores"] = stores
+    for _, _, body in kinds.get("license", []):
+        hub = CommentedMap()
+        if body.get("quantity") is not None:
+            hub["quantity"] = body["quantity"]
+        hub["stores"] = _flow(body["stores"])
+        spec["licenses"] = CommentedMap(integrationHub=hub)
+    admins = CommentedSeq()
+    for email, _, body in kinds.get("admin", []):
+        admin = CommentedMap(email=email, role=body["role"])
+        admin.fa.set_flow_style()
+        admins.append(admin)
+    if admins:
+        spec["admins"] = admins
+    return _doc("Tenant", name, spec)
+
+
+def integration_documents(state: State) -> tuple[list[CommentedMap], list[str]]:
+    """One Integration per name; per-store differences the manifest cannot express are warned."""
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, store, body in _by_kind(state).get("integration", []):
+        assert store is not None
+        grouped.setdefault(name, []).append((store, body))
+    docs, warnings = [], []
+    for name, entries in grouped.items():
+        shared = Counter(
+            repr({k: v for k, v in body.items() if k != "shopId"}) for _, body in entries
+        )
+        if len(shared) > 1:
+            warnings.append(
+                f"integration {name} differs between stores beyond the shop mapping; "
+                "the manifest takes the settings of its first store"
+            )
+        first = entries[0][1]
+        spec = CommentedMap()
+        spec["partner"] = first["partner"]
+        spec["stores"] = _flow([store for store, _ in entries])
+        spec["enabled"] = first["enabled"]
+        spec["acceptTerms"] = True
+        if first["config"]:
+            spec["config"] = CommentedMap(first["config"])
+        mapping = {store: body["shopId"] for store, body in entries if body.get("shopId")}
+        if mapping:
+            spec["shopMapping"] = CommentedMap(mapping)
+        if first.get("credentials"):
+            spec["credentials"] = first["credentials"]
+        docs.append(_doc("Integration", name, spec))
+    return docs, warnings
+
+
+def api_documents(state: State) -> list[CommentedMap]:
+    kinds = _by_kind(state)
+    docs = []
+    for name, _, body in kinds.get("token", []):
+        spec = CommentedMap(scopes=_flow(body["scopes"]))
+        if body.get("stores") is not None:
+            spec["stores"] = _flow(body["stores"])
+        if body.get("expiresAt"):
+            spec["expiresAt"] = body["expiresAt"]
+        docs.append(_doc("ApiToken", name, spec))
+    for name, _, body in kinds.get("webhook", []):
+        spec = CommentedMap(url=body["url"], events=_flow(body["events"]))
+        if body.get("stores") is not None:
+            spec["stores"] = _flow(body["stores"])
+        spec["enabled"] = body["enabled"]
+        docs.append(_doc("Webhook", name, spec))
+    return docs
+
+
+def secrets_example(state: State, tenant: str) -> str:
+    kinds = _by_kind(state)
+    lines = [
+        f"# Secrets of tenant {tenant}, to fill in. The runtime keeps only fingerprints, so the",
+        "# values cannot be exported. Fill in each one, then encrypt the file with sops:",
+        f"#   sops encrypt --filename-override tenants/{tenant}/secrets.sops.yaml \\",
+        "#     secrets.sops.yaml.example > secrets.sops.yaml && rm secrets.sops.yaml.example",
+        "# Until then `hubops validate` reports the missing secrets.",
+    ]
+    creds = kinds.get("credentials", [])
+    if creds:
+        lines.append("credentials:")
+        for name, _, body in creds:
+            lines.append(f"  {name}:")
+            lines += [f'    {field}: ""' for field in sorted(body["fields"])]
+    tokens = kinds.get("token", [])
+    if tokens:
+        lines.append("tokens:  # the current token values, or new ones from `hubops token new`")
+        lines += [f'  {name}: ""' for name, _, _ in tokens]
+    hooks = kinds.get("webhook", [])
+    if hooks:
+        lines.append("webhooks:  # current signing secrets, or `hubops webhook-secret new`")
+        lines += [f'  {name}: ""' for name, _, _ in hooks]
+    return "\n".join(lines) + "\n"
+
+
+def schema_header(out: Path, kind_file: str) -> str:
+    """A yaml-language-server header pointing at the nearest `schemas/` folder, if any."""
+    for folder in [out.resolve(), *out.resolve().parents]:
+        candidate = folder / "schemas" / kind_file
+        if candidate.is_file():
+            return f"# yaml-language-server: $schema={os.path.relpath(candidate, out.resolve())}\n"
+    return "# Generate editor schemas with `hubops schema` to get completion here.\n"
+
+
+def write_documents(path: Path, docs: list[CommentedMap], header: str) -> None:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(header)
+        yaml.dump_all(docs, handle)
+
+
+def import_tenant(name: str, state: State, out: Path) -> tuple[list[Path], list[str]]:
+    """Write the tenant's manifests into `out`; returns the files written and any warnings."""
+    out.mkdir(parents=True, exist_ok=True)
+    integrations, warnings = integration_documents(state)
+    files: list[tuple[str, list[CommentedMap], str]] = [
+        ("tenant.yaml", [tenant_document(name, state)], "tenant.schema.json"),
+        ("integrations.yaml", integrations, "manifest.schema.json"),
+        ("api.yaml", api_documents(state), "manifest.schema.json"),
+    ]
+    written = []
+    for file_name, docs, schema in files:
+        if docs:
+            path = out / file_name
+            write_documents(path, docs, schema_header(out, schema))
+            written.append(path)
+    example = out / "secrets.sops.yaml.example"
+    example.write_text(secrets_example(state, name), encoding="utf-8")
+    written.append(example)
+    return written, warnings
