@@ -13,7 +13,7 @@ import asyncio
 import base64
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,9 +182,18 @@ class RuntimeClient:
             last_applied=data.get("lastApplied"),
         )
 
-    async def get_tenants(self, names: Iterable[str]) -> dict[str, LiveTenant]:
+    async def get_tenants(
+        self, names: Iterable[str], on_each: Callable[[], None] | None = None
+    ) -> dict[str, LiveTenant]:
         names = list(names)
-        found = await asyncio.gather(*(self.get_tenant(name) for name in names))
+
+        async def one(name: str) -> LiveTenant:
+            tenant = await self.get_tenant(name)
+            if on_each is not None:
+                on_each()
+            return tenant
+
+        found = await asyncio.gather(*(one(name) for name in names))
         return dict(zip(names, found, strict=True))
 
     async def apply_changes(self, name: str, payload: dict[str, Any]) -> int:

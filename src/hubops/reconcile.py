@@ -74,9 +74,12 @@ async def make_plan(
     catalog: Path | None,
     only: Iterable[str] | None,
     runtime_label: str,
+    on_fetched: Callable[[], None] | None = None,
 ) -> Planned:
     names = [f.name for f in select_folders(tenant_folders(check_root(root)), only)]
-    key, live_tenants = await asyncio.gather(client.fingerprint_key(), client.get_tenants(names))
+    key, live_tenants = await asyncio.gather(
+        client.fingerprint_key(), client.get_tenants(names, on_fetched)
+    )
     live = {name: _record(t) for name, t in live_tenants.items()}
     project = await asyncio.to_thread(
         load_project, root, catalog, names, decrypt_when_changed(live)

@@ -15,6 +15,8 @@ from hubops.cli.options import (
     tenant_option,
     use_color,
 )
+from hubops.cli.plan import tenant_count
+from hubops.cli.progress import progress
 from hubops.client import RuntimeClient, describe
 from hubops.errors import UsageError
 from hubops.plan import planfile
@@ -134,7 +136,10 @@ async def _run(
     else:
         root = target
     async with RuntimeClient.open(runtime) as client:
-        planned: Planned = await make_plan(client, root, catalog, tenants, describe(runtime))
+        with progress("Reading live state", tenant_count(root, tenants)) as advance:
+            planned: Planned = await make_plan(
+                client, root, catalog, tenants, describe(runtime), advance
+            )
         echo_diagnostics(planned.project.warnings, err=True, summary=False)
         plan = planned.plan
         if saved is not None:
@@ -150,7 +155,10 @@ async def _run(
             check_destroy(plan, planned.live, max_destroy, allow_destroy)
             if saved is None:
                 _confirm(auto_approve)
-        results = await apply_tenants(client, work, planned.project.tenants, commit_from_env())
+        with progress("Applying", len(work)) as advance:
+            results = await apply_tenants(
+                client, work, planned.project.tenants, commit_from_env(), lambda _: advance()
+            )
     return _report(results, {t.name: t for t in work})
 
 

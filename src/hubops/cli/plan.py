@@ -15,7 +15,9 @@ from hubops.cli.options import (
     tenant_option,
     use_color,
 )
+from hubops.cli.progress import progress
 from hubops.client import RuntimeClient, describe
+from hubops.manifest.load import tenant_folders
 from hubops.plan import planfile
 from hubops.reconcile import Planned, make_plan
 from hubops.render.diagnostics import echo_diagnostics
@@ -27,8 +29,16 @@ async def plan_against(
     runtime: str, root: Path, catalog: Path | None, tenants: tuple[str, ...]
 ) -> tuple[Planned, int]:
     async with RuntimeClient.open(runtime) as client:
-        planned = await make_plan(client, root, catalog, tenants, describe(runtime))
+        with progress("Reading live state", tenant_count(root, tenants)) as advance:
+            planned = await make_plan(client, root, catalog, tenants, describe(runtime), advance)
         return planned, client.requests
+
+
+def tenant_count(root: Path, tenants: tuple[str, ...]) -> int:
+    """How many tenants a run covers, for sizing the progress bar."""
+    if tenants:
+        return len(tenants)
+    return len(tenant_folders(root)) if root.is_dir() else 0
 
 
 def write_atomically(path: Path, text: str) -> None:
