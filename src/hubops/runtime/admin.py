@@ -36,6 +36,7 @@ TENANT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Error responses for OpenAPI; a listed 422 replaces FastAPI's default (we reshape it)."""
     return {status: {"model": ErrorBody} for status in (401, *statuses)}
 
 
@@ -48,7 +49,7 @@ def list_tenants(runtime: RuntimeDep) -> list[TenantSummary]:
     return [TenantSummary(name=n, revision=r) for n, r in store.list_tenants(runtime.engine)]
 
 
-@router.get("/tenants/{name}", response_model=TenantOut, responses=_errors(404))
+@router.get("/tenants/{name}", response_model=TenantOut, responses=_errors(404, 422))
 def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
     """The tenant's whole normalized state; secrets only as fingerprint markers."""
     record = store.read_tenant(runtime.engine, name)
@@ -92,7 +93,7 @@ def post_changes(
     return ChangeSetOut(revision=revision, changeSet=change_set_id)
 
 
-@router.get("/tenants/{name}/changes", response_model=AuditPage, responses=_errors(400, 404))
+@router.get("/tenants/{name}/changes", response_model=AuditPage, responses=_errors(400, 404, 422))
 def list_changes(
     name: str,
     runtime: RuntimeDep,
