@@ -173,8 +173,13 @@ def write_documents(path: Path, docs: list[CommentedMap], header: str) -> None:
         yaml.dump_all(docs, handle)
 
 
-def import_tenant(name: str, state: State, out: Path) -> tuple[list[Path], list[str]]:
-    """Write the tenant's manifests into `out`; returns the files written and any warnings."""
+def import_tenant(
+    name: str, state: State, out: Path, origin: str = ""
+) -> tuple[list[Path], list[str]]:
+    """Write the tenant's manifests into `out`; returns the files written and any warnings.
+
+    `origin` (e.g. "revision 4 at https://hub.example") becomes a comment on each file.
+    """
     out.mkdir(parents=True, exist_ok=True)
     integrations, warnings = integration_documents(state)
     files: list[tuple[str, list[CommentedMap], str]] = [
@@ -186,7 +191,8 @@ def import_tenant(name: str, state: State, out: Path) -> tuple[list[Path], list[
     for file_name, docs, schema in files:
         if docs:
             path = out / file_name
-            write_documents(path, docs, schema_header(out, schema))
+            note = f"# Imported by `hubops import` from {origin}.\n" if origin else ""
+            write_documents(path, docs, schema_header(out, schema) + note)
             written.append(path)
     example = out / "secrets.sops.yaml.example"
     example.write_text(secrets_example(state, name), encoding="utf-8")

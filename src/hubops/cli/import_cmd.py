@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hubops.cli.options import runtime_option
-from hubops.client import LiveTenant, RuntimeClient
+from hubops.client import LiveTenant, RuntimeClient, describe, is_remote
 from hubops.diagnostics import display_path
 from hubops.errors import UsageError
 from hubops.importer import import_tenant
@@ -39,7 +39,9 @@ def import_command(name: str, out: Path, runtime: str) -> None:
             f"{display_path(out)} already holds manifests ({', '.join(sorted(existing))}); "
             "import into an empty folder"
         )
-    written, warnings = import_tenant(name, live.state, out)
+    where = runtime if is_remote(runtime) else f"the {describe(runtime)}"
+    origin = f"revision {live.revision} of tenant {name} in {where}"
+    written, warnings = import_tenant(name, live.state, out, origin)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     for path in written:
