@@ -50,13 +50,18 @@ def load_master_key(settings: RuntimeSettings) -> bytes:
     path = settings.key_file()
     if path.exists():
         return _read_key_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(MASTER_KEY_BYTES)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two runtimes starting together must not each keep a different key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return _read_key_file(path)
+    except OSError as exc:
+        raise RuntimeConfigError(
+            f"cannot keep a generated master key at {path} ({exc.strerror}); make the folder "
+            "writable or set HUBOPS_MASTER_KEY"
+        ) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key
