@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,30 @@ def test_validate_scale_runs(
     out = capsys.readouterr().out
     assert "validate 3 tenants x 4 stores" in out
     assert "sops decryption" in out and "YAML parsing" in out
+
+
+def test_plan_scale_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SOPS_AGE_KEY_FILE", "HUBOPS_SOPS", "HUBOPS_RUNTIME", "HUBOPS_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    # Registered before it runs: its dataclasses look their module up in sys.modules.
+    spec = importlib.util.spec_from_file_location("plan_scale", REPO / "bench" / "plan_scale.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "plan_scale", bench)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--tenants", "3", "--stores", "3", "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "remote runtime: `hubops serve" in out and "embedded runtime: `--runtime" in out
+    for step in (
+        "initial apply:",
+        "no-op plan:",
+        "one tenant renamed",
+        "one secrets file re-encrypted",
+    ):
+        assert out.count(f"  {step}") == 2, step
+    assert out.count("3 tenants, ") == 8
+    # three plans per runtime, counted by the client; the remote CLI ones also by the server
+    assert out.count("4 requests (3 state + 1 key)") == 3 * 2 + 3
+    assert "NOT MET" not in out and "all checks met" in out
