@@ -20,11 +20,13 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -124,4 +126,54 @@ change_sets = Table(
     Column("commit_ref", String(200), nullable=True),
     Column("changes", JSON, nullable=False),
     UniqueConstraint("tenant_id", "revision", name="uq_change_sets_tenant_revision"),
+)
+
+# --- order webhooks ------------------------------------------------------------------------
+
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the Standard Webhooks `webhook-id`
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON that is signed and sent
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The outbox: one row per (message, matching webhook), written in the transaction that
+# changed the order, worked off by the delivery worker.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", ForeignKey("webhook_messages.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook", String(200), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | succeeded | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_order", "tenant_id", "webhook", "order_id", "id"),
+)
+
+# The delivery log: every attempt, newest first in the admin API.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook", String(200), nullable=False),
+    Column("message_id", String(40), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("response_excerpt", String(500), nullable=True),
+    Index("ix_webhook_attempts_log", "tenant_id", "webhook", "id"),
 )
