@@ -462,7 +462,7 @@ def test_openapi_describes_every_route(client: httpx.Client) -> None:
     )
     for path, ops in paths.items():
         for op in ops.values():
-            assert "200" in op["responses"], path
+            assert any(code.startswith("2") for code in op["responses"]), path
             if path.startswith("/admin"):
                 assert "401" in op["responses"], path
     assert "TenantOut" in spec["components"]["schemas"]

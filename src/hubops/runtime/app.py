@@ -22,6 +22,8 @@ from hubops.runtime.db import make_engine
 from hubops.runtime.errors import install_error_handlers
 from hubops.runtime.limits import BodyLimit
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
+from hubops.runtime.webhooks import routes as webhook_routes
+from hubops.runtime.webhooks.worker import DeliveryWorker, retry_schedule
 
 
 def create_app(settings: RuntimeSettings) -> FastAPI:
@@ -39,10 +41,18 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         ) from None
     runtime = Runtime(settings=settings, engine=engine, keys=keys)
 
+    schedule = retry_schedule()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        # Only a served runtime delivers webhooks; the in-process client has no lifespan.
+        worker = DeliveryWorker(runtime, schedule)
+        await worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="hubops runtime",
@@ -55,4 +65,5 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(webhook_routes.router)
     return app

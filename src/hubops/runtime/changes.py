@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hubops.addresses import webhook_url_problem
 from hubops.fingerprint import SENSITIVE, fingerprint, tenant_key
 from hubops.runtime.api_models import ChangeIn
 from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
@@ -100,6 +101,10 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
     body: Body = model.model_dump(mode="json", by_alias=True)
     if kind == "token" and body["expiresAt"] is not None:
         _check_timestamp(addr, body["expiresAt"], where)
+    if kind == "webhook":
+        problem = webhook_url_problem(str(body["url"]))
+        if problem:
+            raise InvalidChange(f"{addr}: the webhook url is not allowed: {problem}", where)
     return body
 
 

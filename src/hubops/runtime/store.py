@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hubops.runtime import crypto
@@ -25,7 +25,14 @@ from hubops.runtime.api_models import ChangeSetIn
 from hubops.runtime.changes import Outcome, evaluate, marker_at
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import InvalidChange, StaleRevision, TenantNotFound
-from hubops.runtime.tables import api_tokens, change_sets, resources, secret_values, tenants
+from hubops.runtime.tables import (
+    api_tokens,
+    change_sets,
+    resources,
+    secret_values,
+    tenants,
+    webhook_secret_history,
+)
 from hubops.state import State, parse_address, secret_address, secret_paths
 
 SEALED_KINDS = ("credentials", "webhook")
@@ -200,12 +207,30 @@ def _write_secrets(
                 & (secret_values.c.address == addr)
                 & (secret_values.c.path == path)
             )
+            if kind == "webhook":
+                _retire_webhook_secret(conn, tenant_id, addr, where)
             conn.execute(delete(secret_values).where(where))
             conn.execute(
                 insert(secret_values).values(
                     tenant_id=tenant_id, address=addr, path=path, sealed=sealed
                 )
             )
+
+
+def _retire_webhook_secret(
+    conn: Connection, tenant_id: int, addr: str, where: ColumnElement[bool]
+) -> None:
+    """Keep a replaced signing secret so deliveries are signed with old and new for a while."""
+    old = conn.execute(select(secret_values.c.sealed).where(where)).scalar()
+    if old is not None:
+        conn.execute(
+            insert(webhook_secret_history).values(
+                tenant_id=tenant_id,
+                webhook=parse_address(addr)[1],
+                sealed=old,
+                retired_at=datetime.now(UTC),
+            )
+        )
 
 
 def _write_tokens(

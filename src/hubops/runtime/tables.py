@@ -177,3 +177,15 @@ webhook_attempts = Table(
     Column("response_excerpt", String(500), nullable=True),
     Index("ix_webhook_attempts_log", "tenant_id", "webhook", "id"),
 )
+
+# Signing secrets replaced by a change set, kept for a while so messages are signed with
+# both the old and the new secret during a rotation.
+webhook_secret_history = Table(
+    "webhook_secret_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook", String(200), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("retired_at", UtcDateTime, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Order webhooks: messages, the delivery outbox and the attempt log.
+"""Order webhooks: messages, the delivery outbox, the attempt log and rotated secrets.
 
 Revision ID: 0002
 Revises: 0001
@@ -87,9 +87,20 @@ def upgrade() -> None:
         _tenant_fk("webhook_attempts"),
     )
     op.create_index("ix_webhook_attempts_log", "webhook_attempts", ["tenant_id", "webhook", "id"])
+    op.create_table(
+        "webhook_secret_history",
+        sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.Integer, nullable=False),
+        sa.Column("webhook", sa.String(200), nullable=False),
+        sa.Column("sealed", sa.LargeBinary, nullable=False),
+        sa.Column("retired_at", _UTC, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_webhook_secret_history"),
+        _tenant_fk("webhook_secret_history"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("webhook_secret_history")
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_messages")

@@ -1,0 +1,283 @@
+"""The outbox's database side: pick due deliveries, record attempts, schedule retries.
+
+All functions are synchronous and short transactions; the worker calls them
+from a thread. A delivery is claimed by moving its `next_attempt_at` into
+the future (a lease) with a conditional UPDATE, so two workers never send
+the same attempt, and a worker that dies mid-send only delays the message
+until the lease ends (it is then sent again with the same webhook-id).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, insert, select, update
+from sqlalchemy.orm import aliased
+
+from hubops.runtime import crypto
+from hubops.runtime.db import reading, writing
+from hubops.runtime.tables import (
+    change_sets,
+    resources,
+    secret_values,
+    tenants,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_messages,
+    webhook_secret_history,
+)
+from hubops.state import secret_address
+from hubops.tokens import webhook_secret_key
+
+LEASE = timedelta(seconds=120)
+ROTATION_OVERLAP = timedelta(hours=24)
+EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything one delivery attempt needs, read in one snapshot."""
+
+    delivery_id: int
+    message_id: str
+    tenant_id: int
+    tenant: str
+    webhook: str
+    event_type: str
+    order_id: str
+    body: bytes
+    attempts: int
+    hook: dict[str, Any] | None  # the webhook's body as applied now; None if deleted
+    keys: list[bytes]  # current signing key first, then those still in their rotation overlap
+
+
+def due(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
+    """Deliveries to attempt now: the oldest pending one per (webhook, order), so events of
+    one order reach one endpoint in order."""
+    earlier = aliased(webhook_deliveries)
+    blocked = exists().where(
+        and_(
+            earlier.c.tenant_id == webhook_deliveries.c.tenant_id,
+            earlier.c.webhook == webhook_deliveries.c.webhook,
+            earlier.c.order_id == webhook_deliveries.c.order_id,
+            earlier.c.status == "pending",
+            earlier.c.id < webhook_deliveries.c.id,
+        )
+    )
+    query = (
+        select(webhook_deliveries.c.id)
+        .where(
+            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.next_attempt_at <= now,
+            ~blocked,
+        )
+        .order_by(webhook_deliveries.c.id)
+        .limit(limit)
+    )
+    with reading(engine) as conn:
+        return [int(row.id) for row in conn.execute(query)]
+
+
+def claim(engine: Engine, delivery_id: int, now: datetime, keys: crypto.Keys) -> Job | None:
+    with writing(engine) as conn:
+        claimed = conn.execute(
+            update(webhook_deliveries)
+            .where(
+                webhook_deliveries.c.id == delivery_id,
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + LEASE, updated_at=now)
+        )
+        if claimed.rowcount != 1:
+            return None
+        row = conn.execute(
+            select(webhook_deliveries, webhook_messages, tenants.c.name.label("tenant"))
+            .join(webhook_messages, webhook_messages.c.id == webhook_deliveries.c.message_id)
+            .join(tenants, tenants.c.id == webhook_deliveries.c.tenant_id)
+            .where(webhook_deliveries.c.id == delivery_id)
+        ).one()
+        address = f"webhook/{row.webhook}"
+        hook = conn.execute(
+            select(resources.c.body).where(
+                resources.c.tenant_id == row.tenant_id, resources.c.address == address
+            )
+        ).scalar()
+        signing: list[bytes] = []
+        sealed = conn.execute(
+            select(secret_values.c.sealed).where(
+                secret_values.c.tenant_id == row.tenant_id,
+                secret_values.c.address == address,
+                secret_values.c.path == "secret",
+            )
+        ).scalar()
+        history = conn.execute(
+            select(webhook_secret_history.c.sealed)
+            .where(
+                webhook_secret_history.c.tenant_id == row.tenant_id,
+                webhook_secret_history.c.webhook == row.webhook,
+                webhook_secret_history.c.retired_at > now - ROTATION_OVERLAP,
+            )
+            .order_by(webhook_secret_history.c.retired_at.desc())
+        ).scalars()
+        for blob in [sealed, *history]:
+            if blob is not None:
+                value = crypto.unseal(
+                    keys.encryption_key, row.tenant, secret_address(address, "secret"), blob
+                )
+                signing.append(webhook_secret_key(value))
+        return Job(
+            delivery_id=delivery_id,
+            message_id=row.message_id,
+            tenant_id=row.tenant_id,
+            tenant=row.tenant,
+            webhook=row.webhook,
+            event_type=row.event_type,
+            order_id=row.order_id,
+            body=row.body.encode(),
+            attempts=row.attempts,
+            hook=hook,
+            keys=signing,
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: datetime
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    excerpt: str | None
+
+
+def finish(
+    engine: Engine, job: Job, attempt: Attempt, status: str, next_at: datetime | None
+) -> None:
+    """Record the attempt and the delivery's new state in one transaction."""
+    with writing(engine) as conn:
+        conn.execute(
+            insert(webhook_attempts).values(
+                delivery_id=job.delivery_id,
+                tenant_id=job.tenant_id,
+                webhook=job.webhook,
+                message_id=job.message_id,
+                event_type=job.event_type,
+                order_id=job.order_id,
+                attempted_at=attempt.at,
+                status_code=attempt.status_code,
+                latency_ms=attempt.latency_ms,
+                error=(attempt.error or "")[:500] or None,
+                response_excerpt=(attempt.excerpt or "")[:EXCERPT] or None,
+            )
+        )
+        conn.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.id == job.delivery_id)
+            .values(
+                status=status,
+                attempts=job.attempts + 1,
+                next_attempt_at=next_at,
+                updated_at=attempt.at,
+            )
+        )
+
+
+def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> None:
+    """A 410 Gone switches the webhook off in live state, visibly: a new revision and an
+    audit record, so `hubops plan` shows `enabled: false -> true` until it is re-enabled."""
+    address = f"webhook/{job.webhook}"
+    with writing(engine) as conn:
+        body = conn.execute(
+            select(resources.c.body).where(
+                resources.c.tenant_id == job.tenant_id, resources.c.address == address
+            )
+        ).scalar()
+        if body is None or not body.get("enabled"):
+            return
+        conn.execute(
+            update(resources)
+            .where(resources.c.tenant_id == job.tenant_id, resources.c.address == address)
+            .values(body={**body, "enabled": False, "disabledReason": reason})
+        )
+        revision = conn.execute(
+            select(tenants.c.revision).where(tenants.c.id == job.tenant_id)
+        ).scalar_one()
+        conn.execute(
+            update(tenants).where(tenants.c.id == job.tenant_id).values(revision=revision + 1)
+        )
+        conn.execute(
+            insert(change_sets).values(
+                id=uuid.uuid4().hex,
+                tenant_id=job.tenant_id,
+                revision=revision + 1,
+                at=now,
+                applied_by="runtime",
+                commit_ref=None,
+                changes=[{"address": address, "action": "update", "reason": reason}],
+            )
+        )
+
+
+def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now: datetime) -> bool:
+    """Queue a message again for one webhook (same webhook-id); False if the tenant has no
+    such message."""
+    with writing(engine) as conn:
+        message = conn.execute(
+            select(webhook_messages.c.order_id).where(
+                webhook_messages.c.id == message_id, webhook_messages.c.tenant_id == tenant_id
+            )
+        ).first()
+        if message is None:
+            return False
+        reset = conn.execute(
+            update(webhook_deliveries)
+            .where(
+                webhook_deliveries.c.message_id == message_id,
+                webhook_deliveries.c.tenant_id == tenant_id,
+                webhook_deliveries.c.webhook == webhook,
+            )
+            .values(status="pending", next_attempt_at=now, updated_at=now)
+        )
+        if reset.rowcount == 0:
+            conn.execute(
+                insert(webhook_deliveries).values(
+                    message_id=message_id,
+                    tenant_id=tenant_id,
+                    webhook=webhook,
+                    order_id=message.order_id,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    updated_at=now,
+                )
+            )
+        return True
+
+
+def attempt_log(
+    engine: Engine, tenant_id: int, webhook: str, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(webhook_attempts).where(
+        webhook_attempts.c.tenant_id == tenant_id, webhook_attempts.c.webhook == webhook
+    )
+    if before_id is not None:
+        query = query.where(webhook_attempts.c.id < before_id)
+    query = query.order_by(webhook_attempts.c.id.desc()).limit(limit)
+    with reading(engine) as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def message_body(engine: Engine, message_id: str) -> dict[str, Any] | None:
+    with reading(engine) as conn:
+        text = conn.execute(
+            select(webhook_messages.c.body).where(webhook_messages.c.id == message_id)
+        ).scalar()
+    return None if text is None else dict(json.loads(text))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

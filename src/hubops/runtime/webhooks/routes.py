@@ -1,0 +1,132 @@
+"""Admin routes for order webhooks: the delivery log and redelivery of a message."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from hubops.runtime.api_models import ErrorBody
+from hubops.runtime.auth import require_admin
+from hubops.runtime.context import RuntimeDep
+from hubops.runtime.db import reading
+from hubops.runtime.errors import BadRequest, NotFound, TenantNotFound
+from hubops.runtime.tables import resources, tenants
+from hubops.runtime.webhooks import queue
+
+router = APIRouter(prefix="/admin/v1", tags=["webhooks"], dependencies=[Depends(require_admin)])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 404, 422)
+}
+
+
+class DeliveryAttempt(BaseModel):
+    messageId: str
+    eventType: str
+    orderId: str
+    attemptedAt: datetime
+    statusCode: int | None
+    latencyMs: int | None
+    error: str | None
+    responseExcerpt: str | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryAttempt]
+    nextCursor: str | None
+
+
+class Redelivery(BaseModel):
+    messageId: str
+    status: str
+
+
+def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, bool]:
+    """(tenant id, whether the webhook is currently applied)."""
+    with reading(runtime.engine) as conn:
+        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
+        if tenant_id is None:
+            raise TenantNotFound(f'the runtime holds no tenant "{tenant}"', {"tenant": tenant})
+        exists = conn.execute(
+            select(resources.c.address).where(
+                resources.c.tenant_id == tenant_id,
+                resources.c.address == f"webhook/{webhook}",
+            )
+        ).first()
+    return int(tenant_id), exists is not None
+
+
+def _cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix == "att" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise BadRequest(
+        "cursor is not one this runtime returned; pass nextCursor back unchanged",
+        {"parameter": "cursor"},
+    )
+
+
+@router.get(
+    "/tenants/{tenant}/webhooks/{name}/deliveries", response_model=DeliveryPage, responses=_ERRORS
+)
+def deliveries(
+    tenant: str,
+    name: str,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> DeliveryPage:
+    """Every delivery attempt to the webhook, newest first."""
+    tenant_id, applied = _tenant_id(runtime, tenant, name)
+    rows = queue.attempt_log(runtime.engine, tenant_id, name, _cursor(cursor), limit + 1)
+    if not rows and not applied:
+        raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
+    items = [
+        DeliveryAttempt(
+            messageId=row["message_id"],
+            eventType=row["event_type"],
+            orderId=row["order_id"],
+            attemptedAt=row["attempted_at"],
+            statusCode=row["status_code"],
+            latencyMs=row["latency_ms"],
+            error=row["error"],
+            responseExcerpt=row["response_excerpt"],
+        )
+        for row in rows[:limit]
+    ]
+    more = len(rows) > limit
+    next_cursor = (
+        base64.urlsafe_b64encode(f"att:{rows[limit - 1]['id']}".encode()).decode().rstrip("=")
+        if more
+        else None
+    )
+    return DeliveryPage(items=items, nextCursor=next_cursor)
+
+
+@router.post(
+    "/tenants/{tenant}/webhooks/{name}/deliveries/{message_id}/redeliver",
+    status_code=202,
+    response_model=Redelivery,
+    responses=_ERRORS,
+)
+def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> Redelivery:
+    """Send a message to the webhook again, with the same webhook-id."""
+    tenant_id, applied = _tenant_id(runtime, tenant, name)
+    if not applied:
+        raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
+    if not queue.redeliver(runtime.engine, tenant_id, name, message_id, queue.now_utc()):
+        raise NotFound(
+            f'tenant {tenant} has no webhook message "{message_id}"', {"messageId": message_id}
+        )
+    return Redelivery(messageId=message_id, status="queued")

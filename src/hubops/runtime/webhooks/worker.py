@@ -1,0 +1,202 @@
+"""The delivery worker: an asyncio task in the runtime process that works off the outbox.
+
+It polls for due deliveries (so the first attempt follows an event well
+within a second), sends each as a Standard Webhooks request to the checked,
+pinned address, and records every attempt. Only a 2xx is success;
+redirects are not followed; a 429/503 `Retry-After` is honoured; a 410
+switches the webhook off. Other failures retry on the configured schedule
+with jitter, and when it is exhausted the delivery is marked failed and
+kept for redelivery. Database work runs in threads; sending is async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from hubops import __version__
+from hubops.addresses import loopback_allowed
+from hubops.runtime.context import Runtime
+from hubops.runtime.settings import RuntimeConfigError
+from hubops.runtime.webhooks import queue
+from hubops.runtime.webhooks.signing import signature_header
+from hubops.runtime.webhooks.targets import TargetRefused, resolve_target
+
+log = logging.getLogger("hubops.webhooks")
+
+SCHEDULE_ENV = "HUBOPS_WEBHOOK_RETRY_SCHEDULE"
+DEFAULT_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+POLL_SECONDS = 0.2
+PARALLEL_SENDS = 16
+MAX_RETRY_AFTER = 86_400.0
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def retry_schedule(raw: str | None = None) -> list[float]:
+    """Seconds between attempts, from HUBOPS_WEBHOOK_RETRY_SCHEDULE (fractions allowed)."""
+    text = raw if raw is not None else os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
+    try:
+        delays = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        delays = []
+    if not delays or any(d < 0 for d in delays):
+        raise RuntimeConfigError(
+            f"{SCHEDULE_ENV} must be comma-separated non-negative seconds between attempts, "
+            f"e.g. {DEFAULT_SCHEDULE}"
+        )
+    return delays
+
+
+def _retry_after(response: httpx.Response, now: datetime) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None or response.status_code not in (429, 503):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - now).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+class DeliveryWorker:
+    def __init__(self, runtime: Runtime, schedule: list[float] | None = None) -> None:
+        self.runtime = runtime
+        self.schedule = schedule if schedule is not None else retry_schedule()
+        self.allow_loopback = loopback_allowed()
+        self._task: asyncio.Task[None] | None = None
+        self._busy: set[int] = set()
+        self._slots = asyncio.Semaphore(PARALLEL_SENDS)
+        self._http = httpx.AsyncClient(
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            headers={"user-agent": f"hubops-webhooks/{__version__}"},
+        )
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._http.aclose()
+
+    async def _run(self) -> None:
+        running: set[asyncio.Task[None]] = set()
+        while True:
+            try:
+                ids = await asyncio.to_thread(queue.due, self.runtime.engine, queue.now_utc())
+                for delivery_id in ids:
+                    if delivery_id in self._busy:
+                        continue
+                    self._busy.add(delivery_id)
+                    task = asyncio.create_task(self._deliver(delivery_id))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+            except Exception:  # keep delivering whatever one bad poll did
+                log.exception("webhook worker poll failed")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _deliver(self, delivery_id: int) -> None:
+        try:
+            async with self._slots:
+                job = await asyncio.to_thread(
+                    queue.claim,
+                    self.runtime.engine,
+                    delivery_id,
+                    queue.now_utc(),
+                    self.runtime.keys,
+                )
+                if job is not None:
+                    await self._attempt(job)
+        except Exception:
+            log.exception("webhook delivery %s failed unexpectedly", delivery_id)
+        finally:
+            self._busy.discard(delivery_id)
+
+    async def _attempt(self, job: queue.Job) -> None:
+        engine = self.runtime.engine
+        now = queue.now_utc()
+        if job.hook is None or not job.hook.get("enabled") or not job.keys:
+            reason = (
+                "the webhook no longer exists" if job.hook is None else "the webhook is disabled"
+            )
+            attempt = queue.Attempt(now, None, None, reason, None)
+            await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
+            return
+        attempt, response = await self._send(job, now)
+        if response is not None and 200 <= response.status_code < 300:
+            await asyncio.to_thread(queue.finish, engine, job, attempt, "succeeded", None)
+            return
+        if response is not None and response.status_code == 410:
+            reason = f"410 Gone from the endpoint at {now.isoformat()}; webhook disabled"
+            attempt = queue.Attempt(
+                attempt.at, attempt.status_code, attempt.latency_ms, reason, attempt.excerpt
+            )
+            await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
+            await asyncio.to_thread(queue.disable_webhook, engine, job, reason, now)
+            return
+        number = job.attempts + 1  # this attempt's number
+        if number > len(self.schedule):
+            await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
+            return
+        delay = self.schedule[number - 1] * random.uniform(0.9, 1.1)
+        wait = _retry_after(response, now) if response is not None else None
+        if wait is not None:
+            delay = max(delay, wait)
+        next_at = now + timedelta(seconds=delay)
+        await asyncio.to_thread(queue.finish, engine, job, attempt, "pending", next_at)
+
+    async def _send(
+        self, job: queue.Job, now: datetime
+    ) -> tuple[queue.Attempt, httpx.Response | None]:
+        assert job.hook is not None
+        started = time.perf_counter()
+        try:
+            target = await resolve_target(str(job.hook["url"]), self.allow_loopback)
+        except TargetRefused as exc:
+            return queue.Attempt(now, None, None, str(exc), None), None
+        timestamp = int(time.time())
+        headers = {
+            "host": target.host_header,
+            "content-type": "application/json",
+            "webhook-id": job.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(job.message_id, timestamp, job.body, job.keys),
+        }
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        try:
+            response = await self._http.post(
+                target.url, content=job.body, headers=headers, extensions=extensions
+            )
+        except httpx.TimeoutException:
+            elapsed = int((time.perf_counter() - started) * 1000)
+            return queue.Attempt(now, None, elapsed, "timed out", None), None
+        except httpx.HTTPError as exc:
+            elapsed = int((time.perf_counter() - started) * 1000)
+            return queue.Attempt(
+                now, None, elapsed, f"request failed: {type(exc).__name__}", None
+            ), None
+        elapsed = int((time.perf_counter() - started) * 1000)
+        error = None
+        if 300 <= response.status_code < 400:
+            error = (
+                f"redirect ({response.status_code}) not followed; "
+                "point the webhook at the final URL"
+            )
+        elif not 200 <= response.status_code < 300:
+            error = f"endpoint answered {response.status_code}"
+        excerpt = response.text[: queue.EXCERPT] if response.content else None
+        return queue.Attempt(now, response.status_code, elapsed, error, excerpt), response
