@@ -23,7 +23,7 @@ from hubops.runtime.errors import install_error_handlers
 from hubops.runtime.limits import BodyLimit
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
 from hubops.runtime.webhooks import routes as webhook_routes
-from hubops.runtime.webhooks.worker import DeliveryWorker, retry_schedule
+from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retry_schedule
 
 
 def create_app(settings: RuntimeSettings) -> FastAPI:
@@ -41,12 +41,12 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         ) from None
     runtime = Runtime(settings=settings, engine=engine, keys=keys)
 
-    schedule = retry_schedule()
+    schedule, timeout = retry_schedule(), request_timeout()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a served runtime delivers webhooks; the in-process client has no lifespan.
-        worker = DeliveryWorker(runtime, schedule)
+        worker = DeliveryWorker(runtime, schedule, timeout)
         await worker.start()
         try:
             yield

@@ -145,6 +145,35 @@ def claim(engine: Engine, delivery_id: int, now: datetime, keys: crypto.Keys) ->
         )
 
 
+def recover_leases(engine: Engine, now: datetime) -> int:
+    """Make deliveries leased by a runtime that died mid-send due again at once.
+
+    A claim sets `next_attempt_at` to exactly `updated_at + LEASE`; nothing
+    else produces that gap (retry delays carry jitter), so such rows at
+    start-up were in flight when the previous process stopped. Sending them
+    again may duplicate a message, always with its same webhook-id.
+    """
+    with writing(engine) as conn:
+        rows = conn.execute(
+            select(
+                webhook_deliveries.c.id,
+                webhook_deliveries.c.updated_at,
+                webhook_deliveries.c.next_attempt_at,
+            ).where(
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.next_attempt_at > now,
+            )
+        ).all()
+        stale = [r.id for r in rows if r.next_attempt_at - r.updated_at == LEASE]
+        if stale:
+            conn.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id.in_(stale))
+                .values(next_attempt_at=now, updated_at=now)
+            )
+        return len(stale)
+
+
 @dataclass(frozen=True)
 class Attempt:
     at: datetime

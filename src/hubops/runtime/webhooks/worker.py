@@ -37,7 +37,8 @@ DEFAULT_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 POLL_SECONDS = 0.2
 PARALLEL_SENDS = 16
 MAX_RETRY_AFTER = 86_400.0
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT_ENV = "HUBOPS_WEBHOOK_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0
 
 
 def retry_schedule(raw: str | None = None) -> list[float]:
@@ -55,6 +56,19 @@ def retry_schedule(raw: str | None = None) -> list[float]:
     return delays
 
 
+def request_timeout() -> httpx.Timeout:
+    """Seconds one attempt may take (HUBOPS_WEBHOOK_TIMEOUT, default 10); a slower endpoint
+    counts as a failed attempt and is retried."""
+    raw = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        seconds = float(raw) if raw.strip() else DEFAULT_TIMEOUT
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:
+        raise RuntimeConfigError(f"{TIMEOUT_ENV} must be a positive number of seconds")
+    return httpx.Timeout(seconds, connect=min(seconds, 5.0))
+
+
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:
     value = response.headers.get("retry-after")
     if value is None or response.status_code not in (429, 503):
@@ -70,20 +84,21 @@ def _retry_after(response: httpx.Response, now: datetime) -> float | None:
 
 
 class DeliveryWorker:
-    def __init__(self, runtime: Runtime, schedule: list[float] | None = None) -> None:
+    def __init__(self, runtime: Runtime, schedule: list[float], timeout: httpx.Timeout) -> None:
         self.runtime = runtime
-        self.schedule = schedule if schedule is not None else retry_schedule()
+        self.schedule = schedule
         self.allow_loopback = loopback_allowed()
         self._task: asyncio.Task[None] | None = None
         self._busy: set[int] = set()
         self._slots = asyncio.Semaphore(PARALLEL_SENDS)
         self._http = httpx.AsyncClient(
-            timeout=TIMEOUT,
+            timeout=timeout,
             follow_redirects=False,
             headers={"user-agent": f"hubops-webhooks/{__version__}"},
         )
 
     async def start(self) -> None:
+        await asyncio.to_thread(queue.recover_leases, self.runtime.engine, queue.now_utc())
         self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
 
     async def stop(self) -> None:
