@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +151,78 @@ def test_no_secret_in_logs_or_state(server: Server, repo: Repo) -> None:
     for secret in repo.secret_values():
         for text in (state, audit, server.logs(), applied.stdout, applied.stderr):
             assert secret not in text
+
+
+def test_webhook_gone_shows_as_drift_in_plan(tmp_path: Path, repo: Repo) -> None:
+    from webhook_receiver import Receiver, Reply
+
+    workdir = tmp_path / "rt"
+    workdir.mkdir()
+    loopback = {"HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1"}
+    srv = Server(workdir, f"sqlite:///{workdir / 'state.db'}", extra_env=loopback).start()
+    try:
+        with Receiver() as receiver:
+            receiver.script = [Reply(410)]
+            repo.edit("api.yaml", "https://pos.acme.example/hooks/orders", receiver.url)
+            applied = cli(
+                "apply",
+                "tenants",
+                "--auto-approve",
+                "--runtime",
+                srv.url,
+                cwd=repo.root,
+                env=loopback,
+            )
+            assert applied.returncode == 0, applied.stderr
+            with srv.client() as http:
+                order = http.post(
+                    "/admin/v1/tenants/acme/orders",
+                    json={
+                        "store": "acme-001",
+                        "items": [
+                            {"sku": "B1", "name": "Burger", "quantity": 1, "unitPrice": "9.50"}
+                        ],
+                    },
+                )
+                assert order.status_code == 201, order.text
+            receiver.wait_for(1)
+            deadline = time.monotonic() + 10
+            while True:
+                planned = cli(
+                    "plan",
+                    "tenants",
+                    "--runtime",
+                    srv.url,
+                    "--detailed-exitcode",
+                    cwd=repo.root,
+                    env=loopback,
+                )
+                if planned.returncode == 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert planned.returncode == 2, planned.stdout + planned.stderr
+            assert "  ~ webhook/orders-to-pos\n      enabled: false -> true\n" in planned.stdout
+            reapplied = cli(
+                "apply",
+                "tenants",
+                "--auto-approve",
+                "--runtime",
+                srv.url,
+                cwd=repo.root,
+                env=loopback,
+            )
+            assert reapplied.returncode == 0
+            assert (
+                cli(
+                    "plan",
+                    "tenants",
+                    "--runtime",
+                    srv.url,
+                    "--detailed-exitcode",
+                    cwd=repo.root,
+                    env=loopback,
+                ).returncode
+                == 0
+            )
+    finally:
+        srv.stop()
