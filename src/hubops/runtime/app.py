@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
-from hubops.runtime import admin, health, migrate
+from hubops.runtime import admin, health, migrate, partner, simulate
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, load_master_key
 from hubops.runtime.db import make_engine
@@ -65,5 +65,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(simulate.router)
+    partner.install(app)
     app.include_router(webhook_routes.router)
     return app

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -176,6 +177,64 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
     Column("response_excerpt", String(500), nullable=True),
     Index("ix_webhook_attempts_log", "tenant_id", "webhook", "id"),
+)
+
+# --- Partner API -----------------------------------------------------------------------------
+
+# Written at most once a minute per token (see partner/auth.py), never per request.
+api_tokens.append_column(Column("last_used_at", UtcDateTime, nullable=True))
+
+# Money is kept as the decimal string the API shows: SQLite has no exact decimal type.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("store", String(200), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("total", String(40), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_orders_page", "tenant_id", "created_at", "id"),
+)
+
+# The first successful response to each (token, Idempotency-Key), replayed on a retry.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("token_id", ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("store", String(200), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),  # the order of the uploaded list
+    Column("name", String(200), nullable=False),
+    Column("price", String(40), nullable=False),
+    Column("available", Boolean, nullable=False),
+)
+
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("store", String(200), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("discount_percent", Integer, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=True),
+    Column("ends_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_promotions_page", "tenant_id", "created_at", "id"),
 )
 
 # Signing secrets replaced by a change set, kept for a while so messages are signed with

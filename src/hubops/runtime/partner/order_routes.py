@@ -1,0 +1,106 @@
+"""`/v1/orders`: thin routes over `orders.py`; the 60-day window is decided here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from hubops.runtime.context import RuntimeDep
+from hubops.runtime.errors import BadRequest
+from hubops.runtime.partner import cursor, orders
+from hubops.runtime.partner.auth import OrdersRead, OrdersWrite
+from hubops.runtime.partner.errors import documented
+from hubops.runtime.partner.models import Order, OrderPage, OrderStatus, StatusIn
+
+WINDOW = timedelta(days=60)
+# A client computing "60 days ago" a moment before the server does is still inside.
+GRACE = timedelta(minutes=1)
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise BadRequest(f"{name} needs a timezone, e.g. 2025-01-31T00:00:00Z", {"parameter": name})
+    return value
+
+
+@router.get("", response_model=OrderPage, responses=documented(400))
+def list_orders(
+    runtime: RuntimeDep,
+    caller: OrdersRead,
+    since: Annotated[
+        datetime | None,
+        Query(alias="from", description="ISO 8601 with timezone; default: 60 days ago."),
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(alias="to", description="ISO 8601 with timezone; default: now.")
+    ] = None,
+    store: Annotated[str | None, Query(max_length=200)] = None,
+    status: OrderStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
+    ] = None,
+) -> OrderPage:
+    """Orders of the last 60 days, newest first, in pages that stay stable as orders arrive."""
+    now = datetime.now(UTC)
+    start = now - WINDOW
+    since = _aware("from", since) or start
+    until = _aware("to", until)
+    if since < start - GRACE or (until is not None and until < start - GRACE):
+        raise BadRequest(
+            "orders are kept for listing over a window of 60 days; "
+            "ask for times within the last 60 days",
+            {"parameter": "from" if since < start - GRACE else "to", "windowDays": 60},
+        )
+    if until is not None and until < since:
+        raise BadRequest("to is before from", {"parameter": "to"})
+    items, more = orders.list_orders(
+        runtime.engine,
+        caller,
+        since=max(since, start),
+        until=until,
+        store=store,
+        status=status,
+        limit=limit,
+        after=None if after is None else cursor.decode(after),
+    )
+    last = items[-1] if more and items else None
+    return OrderPage(
+        items=items, nextCursor=None if last is None else cursor.encode(last.createdAt, last.id)
+    )
+
+
+@router.get("/{order_id}", response_model=Order, responses=documented(404))
+def get_order(order_id: str, runtime: RuntimeDep, caller: OrdersRead) -> Order:
+    """One order of the token's tenant and stores; any other id is 404."""
+    return orders.get_order(runtime.engine, caller, order_id)
+
+
+@router.post("/{order_id}/status", response_model=Order, responses=documented(404, 409))
+def change_status(
+    order_id: str,
+    body: StatusIn,
+    runtime: RuntimeDep,
+    caller: OrdersWrite,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            description="Retrying with the same key and body returns the first response "
+            "and emits no second event. Keys are scoped to the token, kept 24 hours.",
+        ),
+    ] = None,
+) -> Order:
+    """Move the order along its state machine and emit its webhook event."""
+    order, replayed = orders.change_status(
+        runtime.engine, caller, order_id, body.status, idempotency_key
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return order

@@ -1,0 +1,227 @@
+"""Orders: creation, listing, reading and status changes, each one transaction.
+
+Every change that partners can observe as an event writes the event to the
+webhook outbox (`webhooks.outbox.enqueue`) inside the transaction that
+changes the order, so an event exists exactly when its change committed.
+A status change with an Idempotency-Key stores its first response in that
+same transaction: a retry finds it and returns it without a second change
+or event. "Now" is read after the write transaction has begun, so on
+SQLite (one writer at a time) creation times follow commit order and a
+reader paging by (createdAt, id) cannot miss a row that commits later
+with an earlier time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from hubops.runtime.db import reading, writing
+from hubops.runtime.errors import NotFound
+from hubops.runtime.partner.auth import Caller
+from hubops.runtime.partner.errors import IdempotencyKeyReused, IllegalTransition, Unprocessable
+from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderStatus
+from hubops.runtime.partner.stores import store_exists
+from hubops.runtime.tables import idempotency_keys, orders
+from hubops.runtime.webhooks.outbox import enqueue
+
+NEXT: dict[str, tuple[str, ...]] = {
+    "RECEIVED": ("ACCEPTED", "CANCELLED"),
+    "ACCEPTED": ("PREPARING", "CANCELLED"),
+    "PREPARING": ("READY_FOR_PICKUP", "CANCELLED"),
+    "READY_FOR_PICKUP": ("PICKED_UP", "CANCELLED"),
+    "PICKED_UP": ("DELIVERED", "CANCELLED"),
+    "DELIVERED": (),
+    "CANCELLED": (),
+}
+IDEMPOTENCY_KEEP = timedelta(hours=24)
+
+
+def new_order_id() -> str:
+    return "ord_" + secrets.token_hex(12)
+
+
+def order_total(items: list[OrderItem]) -> str:
+    """Exact sum, shown with as many decimals as the most precise price (at least two)."""
+    total = sum((Decimal(item.unitPrice) * item.quantity for item in items), Decimal(0))
+    places = max([2, *(len(item.unitPrice.partition(".")[2]) for item in items)])
+    return str(total.quantize(Decimal(1).scaleb(-places)))
+
+
+def _order(row: Row[Any]) -> Order:
+    return Order(
+        id=row.id,
+        store=row.store,
+        status=row.status,
+        items=[OrderItem.model_validate(item) for item in row.items],
+        total=row.total,
+        createdAt=row.created_at,
+        updatedAt=row.updated_at,
+    )
+
+
+def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
+    """A new RECEIVED order of an existing store, with its order.created event queued."""
+    with writing(engine) as conn:
+        if not store_exists(conn, tenant_id, body.store):
+            raise Unprocessable(
+                f'the tenant has no store "{body.store}"; orders need an applied store',
+                {"field": "body.store"},
+            )
+        now = datetime.now(UTC)
+        order = Order(
+            id=new_order_id(),
+            store=body.store,
+            status="RECEIVED",
+            items=body.items,
+            total=order_total(body.items),
+            createdAt=now,
+            updatedAt=now,
+        )
+        conn.execute(
+            insert(orders).values(
+                id=order.id,
+                tenant_id=tenant_id,
+                store=order.store,
+                status=order.status,
+                items=[item.model_dump() for item in order.items],
+                total=order.total,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        enqueue(conn, tenant_id, "order.created", order.model_dump(mode="json"), now)
+        return order
+
+
+def list_orders(
+    engine: Engine,
+    caller: Caller,
+    *,
+    since: datetime,
+    until: datetime | None,
+    store: str | None,
+    status: OrderStatus | None,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> tuple[list[Order], bool]:
+    """Newest first; the flag says whether more rows follow the page."""
+    query = select(orders).where(orders.c.tenant_id == caller.tenant_id)
+    query = query.where(orders.c.created_at >= since)
+    if until is not None:
+        query = query.where(orders.c.created_at <= until)
+    if caller.stores is not None:
+        query = query.where(orders.c.store.in_(caller.stores))
+    if store is not None:
+        query = query.where(orders.c.store == store)
+    if status is not None:
+        query = query.where(orders.c.status == status)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(orders.c.created_at < at, and_(orders.c.created_at == at, orders.c.id < last_id))
+        )
+    query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit + 1)
+    with reading(engine) as conn:
+        rows = list(conn.execute(query))
+    return [_order(row) for row in rows[:limit]], len(rows) > limit
+
+
+def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:
+    row = conn.execute(
+        select(orders).where(orders.c.id == order_id, orders.c.tenant_id == caller.tenant_id)
+    ).first()
+    if row is None or not caller.may_see(row.store):
+        raise NotFound(f'no order "{order_id}" for this token', {"order": order_id})
+    return row
+
+
+def get_order(engine: Engine, caller: Caller, order_id: str) -> Order:
+    with reading(engine) as conn:
+        return _order(_visible_row(conn, caller, order_id))
+
+
+def change_status(
+    engine: Engine, caller: Caller, order_id: str, status: OrderStatus, key: str | None
+) -> tuple[Order, bool]:
+    """The order after the change, and whether this was a replay of an earlier request."""
+    try:
+        return _change_status(engine, caller, order_id, status, key)
+    except IntegrityError:  # a concurrent request with the same key won (PostgreSQL)
+        return _change_status(engine, caller, order_id, status, key)
+
+
+def _request_hash(order_id: str, status: str) -> str:
+    return hashlib.sha256(f"POST /v1/orders/{order_id}/status\n{status}".encode()).hexdigest()
+
+
+def _change_status(
+    engine: Engine, caller: Caller, order_id: str, status: OrderStatus, key: str | None
+) -> tuple[Order, bool]:
+    digest = _request_hash(order_id, status)
+    with writing(engine) as conn:
+        now = datetime.now(UTC)
+        if key is not None:
+            replay = _replay(conn, caller, key, digest, now)
+            if replay is not None:
+                return replay, True
+        row = _visible_row(conn, caller, order_id)
+        allowed = NEXT[row.status]
+        if status not in allowed:
+            shown = ", ".join(allowed) if allowed else f"none: {row.status} is final"
+            raise IllegalTransition(
+                f"order {order_id} is {row.status} and cannot become {status}; "
+                f"allowed next states: {shown}",
+                {"status": row.status, "requested": status, "allowed": list(allowed)},
+            )
+        conn.execute(
+            update(orders).where(orders.c.id == order_id).values(status=status, updated_at=now)
+        )
+        order = _order(row).model_copy(update={"status": status, "updatedAt": now})
+        event = "order.cancelled" if status == "CANCELLED" else "order.status_changed"
+        shown_order = order.model_dump(mode="json")
+        enqueue(conn, caller.tenant_id, event, shown_order, now)
+        if key is not None:
+            conn.execute(
+                insert(idempotency_keys).values(
+                    token_id=caller.token_id,
+                    key=key,
+                    request_hash=digest,
+                    response=shown_order,
+                    created_at=now,
+                )
+            )
+        return order, False
+
+
+def _replay(conn: Connection, caller: Caller, key: str, digest: str, now: datetime) -> Order | None:
+    conn.execute(
+        delete(idempotency_keys).where(
+            idempotency_keys.c.token_id == caller.token_id,
+            idempotency_keys.c.created_at < now - IDEMPOTENCY_KEEP,
+        )
+    )
+    found = conn.execute(
+        select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
+            idempotency_keys.c.token_id == caller.token_id, idempotency_keys.c.key == key
+        )
+    ).first()
+    if found is None:
+        return None
+    if found.request_hash != digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request; "
+            "use a new key for a new request",
+            {"header": "Idempotency-Key"},
+        )
+    order = Order.model_validate(found.response)
+    if not caller.may_see(order.store):
+        raise NotFound(f'no order "{order.id}" for this token', {"order": order.id})
+    return order

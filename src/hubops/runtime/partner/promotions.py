@@ -1,0 +1,154 @@
+"""`/v1/promotions`: discounts on one catalog item of one store.
+
+A promotion refers to a store the token may act for and a sku that store's
+catalog holds at creation time; a store the token may not see is refused
+with the same message as a store that does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import Engine, and_, delete, insert, or_, select
+from sqlalchemy.engine import Row
+
+from hubops.runtime.context import RuntimeDep
+from hubops.runtime.db import reading, writing
+from hubops.runtime.errors import NotFound
+from hubops.runtime.partner import cursor
+from hubops.runtime.partner.auth import Caller, PromotionsRead, PromotionsWrite
+from hubops.runtime.partner.errors import Unprocessable, documented
+from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
+from hubops.runtime.partner.stores import store_exists
+from hubops.runtime.tables import catalog_items, promotions
+
+router = APIRouter(prefix="/v1/promotions", tags=["promotions"])
+
+
+def _promotion(row: Row[Any]) -> Promotion:
+    return Promotion(
+        id=row.id,
+        name=row.name,
+        store=row.store,
+        sku=row.sku,
+        discountPercent=row.discount_percent,
+        startsAt=row.starts_at,
+        endsAt=row.ends_at,
+        createdAt=row.created_at,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Shown in UTC whatever offset was sent, as every other time of the API."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _invalid(field: str, message: str) -> Unprocessable:
+    return Unprocessable(
+        f"body.{field}: {message}", {"problems": [{"field": f"body.{field}", "message": message}]}
+    )
+
+
+def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promotion:
+    if body.startsAt is not None and body.endsAt is not None and body.startsAt >= body.endsAt:
+        raise _invalid("endsAt", "must be after startsAt")
+    with writing(engine) as conn:
+        if not caller.may_see(body.store) or not store_exists(conn, caller.tenant_id, body.store):
+            raise _invalid("store", f'no store "{body.store}" for this token')
+        sku = conn.execute(
+            select(catalog_items.c.sku).where(
+                catalog_items.c.tenant_id == caller.tenant_id,
+                catalog_items.c.store == body.store,
+                catalog_items.c.sku == body.sku,
+            )
+        ).first()
+        if sku is None:
+            raise _invalid("sku", f'the catalog of store "{body.store}" has no sku "{body.sku}"')
+        promotion = Promotion(
+            id="promo_" + secrets.token_hex(12),
+            name=body.name,
+            store=body.store,
+            sku=body.sku,
+            discountPercent=body.discountPercent,
+            startsAt=_utc(body.startsAt),
+            endsAt=_utc(body.endsAt),
+            createdAt=datetime.now(UTC),
+        )
+        conn.execute(
+            insert(promotions).values(
+                id=promotion.id,
+                tenant_id=caller.tenant_id,
+                name=promotion.name,
+                store=promotion.store,
+                sku=promotion.sku,
+                discount_percent=promotion.discountPercent,
+                starts_at=promotion.startsAt,
+                ends_at=promotion.endsAt,
+                created_at=promotion.createdAt,
+            )
+        )
+    return promotion
+
+
+@router.get("", response_model=PromotionPage, responses=documented(400))
+def list_promotions(
+    runtime: RuntimeDep,
+    caller: PromotionsRead,
+    store: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
+    ] = None,
+) -> PromotionPage:
+    """The tenant's promotions in the token's stores, newest first."""
+    query = select(promotions).where(promotions.c.tenant_id == caller.tenant_id)
+    if caller.stores is not None:
+        query = query.where(promotions.c.store.in_(caller.stores))
+    if store is not None:
+        query = query.where(promotions.c.store == store)
+    if after is not None:
+        at, last_id = cursor.decode(after)
+        query = query.where(
+            or_(
+                promotions.c.created_at < at,
+                and_(promotions.c.created_at == at, promotions.c.id < last_id),
+            )
+        )
+    query = query.order_by(promotions.c.created_at.desc(), promotions.c.id.desc())
+    with reading(runtime.engine) as conn:
+        rows = list(conn.execute(query.limit(limit + 1)))
+    items = [_promotion(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    next_cursor = cursor.encode(items[-1].createdAt, items[-1].id) if more else None
+    return PromotionPage(items=items, nextCursor=next_cursor)
+
+
+@router.post(
+    "", response_model=Promotion, status_code=status.HTTP_201_CREATED, responses=documented()
+)
+def post_promotion(body: PromotionIn, runtime: RuntimeDep, caller: PromotionsWrite) -> Promotion:
+    """Create a promotion for a store and sku the token may act for."""
+    return create_promotion(runtime.engine, caller, body)
+
+
+@router.delete(
+    "/{promotion_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=documented(404),
+)
+def delete_promotion(promotion_id: str, runtime: RuntimeDep, caller: PromotionsWrite) -> Response:
+    """Remove a promotion; another tenant's or store's promotion is 404."""
+    with writing(runtime.engine) as conn:
+        row = conn.execute(
+            select(promotions.c.store).where(
+                promotions.c.id == promotion_id, promotions.c.tenant_id == caller.tenant_id
+            )
+        ).first()
+        if row is None or not caller.may_see(row.store):
+            raise NotFound(f'no promotion "{promotion_id}" for this token', {"id": promotion_id})
+        conn.execute(delete(promotions).where(promotions.c.id == promotion_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
