@@ -49,7 +49,10 @@ def test_a_catalog_round_trips_in_upload_order(partner: httpx.Client) -> None:
     ("items", "fields"),
     [
         ([BURGER, {**FRIES, "price": 3.0}], ["body.items.1.price"]),
-        ([{**BURGER, "price": "cheap"}, {**FRIES, "name": ""}], ["body.items.0.price", "body.items.1.name"]),
+        (
+            [{**BURGER, "price": "cheap"}, {**FRIES, "name": ""}],
+            ["body.items.0.price", "body.items.1.name"],
+        ),
         ([BURGER, {**FRIES, "sku": "B1"}], ["body.items.0.sku", "body.items.1.sku"]),
         ([BURGER, {**FRIES, "available": "yes"}], ["body.items.1.available"]),
         ([{k: v for k, v in BURGER.items() if k != "name"}], ["body.items.0.name"]),
@@ -58,7 +61,9 @@ def test_a_catalog_round_trips_in_upload_order(partner: httpx.Client) -> None:
 def test_a_rejected_upload_changes_nothing(
     partner: httpx.Client, items: list[dict[str, Any]], fields: list[str]
 ) -> None:
-    response = partner.put("/v1/stores/s-001/catalog", json={"items": [*items, BURGER | {"sku": "N"}]})
+    response = partner.put(
+        "/v1/stores/s-001/catalog", json={"items": [*items, BURGER | {"sku": "N"}]}
+    )
     error = assert_error(response, 422, response.json()["error"]["code"])
     assert [p["field"] for p in error["details"]["problems"]] == fields
     assert partner.get("/v1/stores/s-001/catalog").json() == {"items": [BURGER, FRIES]}

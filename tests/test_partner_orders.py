@@ -60,14 +60,20 @@ def test_a_simulated_order_has_an_exact_decimal_total(tenant: Tenant) -> None:
     [(9.5, "unitPrice"), ("9.5.0", "unitPrice"), ("-1.00", "unitPrice"), ("1e3", "unitPrice")],
 )
 def test_float_or_malformed_money_is_refused(tenant: Tenant, price: object, field: str) -> None:
-    body = {"store": "s-001", "items": [{"sku": "B1", "name": "B", "quantity": 1, "unitPrice": price}]}
+    body = {
+        "store": "s-001",
+        "items": [{"sku": "B1", "name": "B", "quantity": 1, "unitPrice": price}],
+    }
     response = tenant.admin.post(f"/admin/v1/tenants/{tenant.name}/orders", json=body)
     error = assert_error(response, 422, "invalid_request")
     assert error["details"]["problems"][0]["field"] == f"body.items.0.{field}"
 
 
 def test_orders_need_an_applied_store_and_tenant(tenant: Tenant, server: Server) -> None:
-    body = {"store": "s-404", "items": [{"sku": "B1", "name": "B", "quantity": 1, "unitPrice": "1"}]}
+    body = {
+        "store": "s-404",
+        "items": [{"sku": "B1", "name": "B", "quantity": 1, "unitPrice": "1"}],
+    }
     response = tenant.admin.post(f"/admin/v1/tenants/{tenant.name}/orders", json=body)
     assert "s-404" in assert_error(response, 422, "invalid_request")["message"]
     missing = tenant.admin.post("/admin/v1/tenants/nobody/orders", json=body)
@@ -108,17 +114,22 @@ def test_filters_by_store_and_status(tenant: Tenant) -> None:
 def test_pages_show_each_order_once_while_new_orders_arrive(tenant: Tenant) -> None:
     existing = {tenant.order(store=f"s-00{1 + n % 2}")["id"] for n in range(40)}
     arrived: set[str] = set()
-    stop = threading.Event()
+    stop, started = threading.Event(), threading.Event()
 
     def insert_more() -> None:
         with tenant.server.client() as admin:
-            body = {"store": "s-001", "items": [{"sku": "X", "name": "X", "quantity": 1, "unitPrice": "1.00"}]}
+            body = {
+                "store": "s-001",
+                "items": [{"sku": "X", "name": "X", "quantity": 1, "unitPrice": "1.00"}],
+            }
             while not stop.is_set() and len(arrived) < 60:
                 response = admin.post(f"/admin/v1/tenants/{tenant.name}/orders", json=body)
                 arrived.add(response.json()["id"])
+                started.set()
 
     inserter = threading.Thread(target=insert_more)
     inserter.start()
+    assert started.wait(10)  # orders are arriving before the first page and keep arriving
     seen: list[str] = []
     try:
         with tenant.partner(tenant.token(scopes=["orders:read"])) as partner:
@@ -196,7 +207,11 @@ def test_idempotent_status_changes_emit_one_event(tenant: Tenant) -> None:
         # keys are per token: another token's "accept-1" is its own request
         own = second_token.post(url, json={"status": "CANCELLED"}, headers=key)
         assert own.json()["status"] == "CANCELLED"
-    assert _events(tenant, order["id"]) == ["order.created", "order.status_changed", "order.cancelled"]
+    assert _events(tenant, order["id"]) == [
+        "order.created",
+        "order.status_changed",
+        "order.cancelled",
+    ]
 
 
 def test_oversized_bodies_are_413(tenant: Tenant) -> None:
