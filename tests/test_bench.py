@@ -55,3 +55,21 @@ def test_plan_scale_runs(
     # three plans per runtime, counted by the client; the remote CLI ones also by the server
     assert out.count("4 requests (3 state + 1 key)") == 3 * 2 + 3
     assert "NOT MET" not in out and "all checks met" in out
+
+
+def test_partner_api_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Registered before it runs: its dataclasses look their module up in sys.modules.
+    spec = importlib.util.spec_from_file_location("partner_api", REPO / "bench" / "partner_api.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "partner_api", bench)
+    spec.loader.exec_module(bench)
+    args = ["--orders", "20", "--requests", "40", "--concurrency", "2"]
+    assert bench.main([*args, "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "seeded 20 orders" in out
+    assert "GET /v1/orders (page of 50, 20 orders):" in out
+    assert "bare FastAPI hello world" in out
+    assert out.count("req/s") == 2 and out.count(" p99 ") == 2
