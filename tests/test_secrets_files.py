@@ -204,3 +204,30 @@ def test_secret_wrapper_never_shows_its_value() -> None:
     assert "do-not-print" not in str(secret)
     assert "do-not-print" not in f"{secret} {[secret]} { ({'k': secret}) }"
     assert secret.reveal() == "whsec_do-not-print"
+
+
+def test_one_token_value_in_two_tenants_is_refused(repo: Repo, hubops) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    twin = repo.tenants / "twin"
+    shutil.copytree(repo.tenant, twin)
+    (twin / "tenant.yaml").write_text(
+        (twin / "tenant.yaml").read_text().replace("  name: acme\n", "  name: twin\n")
+    )
+    result = hubops("validate", "tenants")
+    assert result.code == 1
+    line = repo.line_of("secrets.sops.yaml", "order-management:")
+    rows = [
+        r
+        for r in result.out.splitlines()
+        if r.startswith(f"tenants/twin/secrets.sops.yaml:{line}:")
+    ]
+    assert (
+        rows
+        and (
+            "error: tokens.order-management of tenant twin has the same value as "
+            "tokens.order-management of tenant acme"
+        )
+        in rows[0]
+    ), result.out
+    _assert_no_secrets(repo, result.text)

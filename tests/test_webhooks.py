@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-from runtime_server import Changes, Server, fingerprint_key, post, with_action
-from webhook_receiver import Receiver, Reply, verify
 
 from hubops.tokens import new_token, new_webhook_secret
+from runtime_server import Changes, Server, fingerprint_key, post, with_action
+from webhook_receiver import Receiver, Reply, verify
 
 ITEMS = [{"sku": "B1", "name": "Burger", "quantity": 2, "unitPrice": "9.50"}]
 
@@ -36,7 +36,9 @@ class Hub:
     revision: int
 
     def order(self, store: str = "s-001") -> dict[str, Any]:
-        response = self.http.post("/admin/v1/tenants/acme/orders", json={"store": store, "items": ITEMS})
+        response = self.http.post(
+            "/admin/v1/tenants/acme/orders", json={"store": store, "items": ITEMS}
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -83,7 +85,12 @@ def _start(tmp: Path, receiver: Receiver, url: str | None = None, **env: str) ->
         events=["order.cancelled", "order.created", "order.status_changed"],
     )
     api = changes.token("orders", value=token, scopes=["orders:read", "orders:write"])
-    response = post(http, "acme", 0, [*changes.bootstrap(), with_action(hook, "create"), with_action(api, "create")])
+    response = post(
+        http,
+        "acme",
+        0,
+        [*changes.bootstrap(), with_action(hook, "create"), with_action(api, "create")],
+    )
     assert response.status_code == 200, response.text
     return Hub(server, receiver, http, changes, secret, token, response.json()["revision"])
 
@@ -206,7 +213,9 @@ def test_pending_deliveries_survive_sigkill(hub: Hub) -> None:
     assert delivered == {o["id"] for o in orders}
     by_id: dict[str, set[str]] = {}
     for received in hub.receiver.received:
-        by_id.setdefault(received.headers["webhook-id"], set()).add(json.loads(received.body)["data"]["id"])
+        by_id.setdefault(received.headers["webhook-id"], set()).add(
+            json.loads(received.body)["data"]["id"]
+        )
     assert len(by_id) == 5 and all(len(v) == 1 for v in by_id.values())  # duplicates keep their id
     assert got
 
@@ -238,7 +247,12 @@ def test_name_resolving_to_a_private_address_is_refused(tmp_path: Path) -> None:
     if ipaddress.ip_address(address).is_global:
         pytest.skip("this machine's name resolves to a public address")
     with Receiver() as receiver:
-        hub = _start(tmp_path, receiver, url=f"https://{host}:{receiver.port}/hooks", HUBOPS_ALLOW_LOOPBACK_WEBHOOKS="0")
+        hub = _start(
+            tmp_path,
+            receiver,
+            url=f"https://{host}:{receiver.port}/hooks",
+            HUBOPS_ALLOW_LOOPBACK_WEBHOOKS="0",
+        )
         try:
             hub.order()
             log = hub.wait_log(lambda e: bool(e))

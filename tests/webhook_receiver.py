@@ -43,7 +43,12 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver._lock:
                     receiver.received.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.monotonic(),
+                        )
                     )
                     reply = receiver.script.pop(0) if receiver.script else Reply()
                 if reply.delay:
@@ -97,5 +102,9 @@ def verify(secret: str, received: Received, tolerance: int = 300) -> bool:
     key = base64.b64decode(secret.removeprefix("whsec_"))
     content = f"{msg_id}.{timestamp}.".encode() + received.body
     expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
-    offered = [s.split(",", 1)[1] for s in received.headers["webhook-signature"].split(" ") if s.startswith("v1,")]
+    offered = [
+        s.split(",", 1)[1]
+        for s in received.headers["webhook-signature"].split(" ")
+        if s.startswith("v1,")
+    ]
     return any(hmac.compare_digest(expected, sig) for sig in offered)

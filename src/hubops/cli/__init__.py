@@ -17,11 +17,13 @@ import click
 
 from hubops import __version__
 from hubops.cli.apply import apply_command
+from hubops.cli.check_encrypted import check_encrypted_command
 from hubops.cli.import_cmd import import_command
 from hubops.cli.keys import token_group, webhook_secret_group
 from hubops.cli.plan import plan_command
 from hubops.cli.schema import schema_command
 from hubops.cli.serve import serve_command
+from hubops.cli.status import status_command
 from hubops.cli.validate import validate_command
 from hubops.errors import ConfigError, HubopsError
 from hubops.render.diagnostics import echo_diagnostics
@@ -45,6 +47,8 @@ cli.add_command(schema_command)
 cli.add_command(token_group)
 cli.add_command(webhook_secret_group)
 cli.add_command(serve_command)
+cli.add_command(status_command)
+cli.add_command(check_encrypted_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

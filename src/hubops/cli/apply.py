@@ -10,8 +10,11 @@ import click
 
 from hubops.cli.options import (
     catalog_option,
+    changed_since_option,
     color_option,
     runtime_option,
+    selected_tenants,
+    shard_option,
     tenant_option,
     use_color,
 )
@@ -117,7 +120,7 @@ def _report(results: list[TenantResult], tenants: dict[str, TenantPlan]) -> int:
 async def _run(
     runtime: str,
     target: Path,
-    tenants: tuple[str, ...],
+    names: list[str] | None,
     catalog: Path | None,
     auto_approve: bool,
     max_destroy: int,
@@ -132,13 +135,13 @@ async def _run(
                 f"the plan was made against {saved.runtime}, not {describe(runtime)}; "
                 "pass the same --runtime"
             )
-        root, tenants = Path(saved.root), tuple(t.name for t in saved.tenants)
+        root, names = Path(saved.root), [t.name for t in saved.tenants]
     else:
         root = target
     async with RuntimeClient.open(runtime) as client:
-        with progress("Reading live state", tenant_count(root, tenants)) as advance:
+        with progress("Reading live state", tenant_count(root, names)) as advance:
             planned: Planned = await make_plan(
-                client, root, catalog, tenants, describe(runtime), advance
+                client, root, catalog, names, describe(runtime), advance
             )
         echo_diagnostics(planned.project.warnings, err=True, summary=False)
         plan = planned.plan
@@ -182,6 +185,8 @@ async def _run(
     help="Refuse to destroy more resources than this without --allow-destroy.",
 )
 @click.option("--allow-destroy", is_flag=True, help="Allow large or tenant-wide deletions.")
+@changed_since_option
+@shard_option
 @runtime_option
 @color_option
 def apply_command(
@@ -191,17 +196,26 @@ def apply_command(
     auto_approve: bool,
     max_destroy: int,
     allow_destroy: bool,
+    changed_since: str | None,
+    shard: str | None,
     runtime: str,
     no_color: bool,
 ) -> int:
     """Apply the manifests under ROOT, or exactly the saved plan PLANFILE."""
-    if target.is_file() and tenants:
-        raise UsageError("--tenant cannot be combined with a plan file; the plan names its tenants")
+    names: list[str] | None = None
+    if target.is_file():
+        if tenants or changed_since or shard:
+            raise UsageError(
+                "--tenant, --changed-since and --shard cannot be combined with a plan file; "
+                "the plan names its tenants"
+            )
+    else:
+        names = selected_tenants(target, catalog, tenants, changed_since, shard)
     return asyncio.run(
         _run(
             runtime,
             target,
-            tenants,
+            names,
             catalog,
             auto_approve,
             max_destroy,

@@ -50,3 +50,35 @@ def use_color(no_color: bool) -> bool:
     import sys
 
     return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+changed_since_option = click.option(
+    "--changed-since",
+    metavar="REF",
+    default=None,
+    help="Only tenants whose folder changed since the git REF (all if the catalog changed).",
+)
+
+shard_option = click.option(
+    "--shard",
+    metavar="K/N",
+    default=None,
+    help="Only the K-th of N stable shards of the tenants (for a CI matrix).",
+)
+
+
+def selected_tenants(
+    root: Path,
+    catalog: Path | None,
+    tenants: tuple[str, ...],
+    changed_since: str | None,
+    shard: str | None,
+) -> list[str] | None:
+    """Tenant names for this run (None: all), saying on stderr why when narrowed."""
+    from hubops.manifest.project import default_catalog
+    from hubops.selection import select
+
+    selection = select(root, catalog or default_catalog(root), tenants, changed_since, shard)
+    for note in selection.notes:
+        click.echo(note, err=True)
+    return selection.names

@@ -9,9 +9,12 @@ import click
 
 from hubops.cli.options import (
     catalog_option,
+    changed_since_option,
     color_option,
     root_argument,
     runtime_option,
+    selected_tenants,
+    shard_option,
     tenant_option,
     use_color,
 )
@@ -26,18 +29,18 @@ from hubops.render.text import render_text
 
 
 async def plan_against(
-    runtime: str, root: Path, catalog: Path | None, tenants: tuple[str, ...]
+    runtime: str, root: Path, catalog: Path | None, names: list[str] | None
 ) -> tuple[Planned, int]:
     async with RuntimeClient.open(runtime) as client:
-        with progress("Reading live state", tenant_count(root, tenants)) as advance:
-            planned = await make_plan(client, root, catalog, tenants, describe(runtime), advance)
+        with progress("Reading live state", tenant_count(root, names)) as advance:
+            planned = await make_plan(client, root, catalog, names, describe(runtime), advance)
         return planned, client.requests
 
 
-def tenant_count(root: Path, tenants: tuple[str, ...]) -> int:
+def tenant_count(root: Path, names: list[str] | None) -> int:
     """How many tenants a run covers, for sizing the progress bar."""
-    if tenants:
-        return len(tenants)
+    if names is not None:
+        return len(names)
     return len(tenant_folders(root)) if root.is_dir() else 0
 
 
@@ -69,6 +72,8 @@ def write_atomically(path: Path, text: str) -> None:
     is_flag=True,
     help="Exit 2 when there are changes (0: none, 1: error).",
 )
+@changed_since_option
+@shard_option
 @runtime_option
 @color_option
 def plan_command(
@@ -78,11 +83,14 @@ def plan_command(
     out: Path | None,
     fmt: str,
     detailed_exitcode: bool,
+    changed_since: str | None,
+    shard: str | None,
     runtime: str,
     no_color: bool,
 ) -> int:
     """Show what `apply` would change in the runtime for the tenants under ROOT."""
-    planned, _ = asyncio.run(plan_against(runtime, root, catalog, tenants))
+    names = selected_tenants(root, catalog, tenants, changed_since, shard)
+    planned, _ = asyncio.run(plan_against(runtime, root, catalog, names))
     echo_diagnostics(planned.project.warnings, err=True, summary=False)
     plan = planned.plan
     if out is not None:

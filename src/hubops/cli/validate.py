@@ -34,7 +34,7 @@ def validate_command(
 ) -> int:
     """Validate the manifests under ROOT (default: ./tenants)."""
     try:
-        project = load_project(root, catalog, tenants, decrypt=not no_decrypt)
+        project = load_project(root, catalog, tenants or None, decrypt=not no_decrypt)
     except ConfigError as exc:
         echo_diagnostics(exc.diagnostics, github=fmt == "github")
         return 1

@@ -19,7 +19,7 @@ from hubops.errors import ConfigError, UsageError
 from hubops.manifest.desired import Catalog, SecretKeys, TenantConfig
 from hubops.manifest.load import EncryptedFile, read_catalog, read_tenant_folder, tenant_folders
 from hubops.manifest.positions import resolve_sorted
-from hubops.manifest.secret_checks import secret_keys, secret_values
+from hubops.manifest.secret_checks import duplicate_tokens, secret_keys, secret_values
 from hubops.manifest.secrets import decrypt_many
 from hubops.manifest.validate import check_catalog, check_tenant
 
@@ -48,7 +48,8 @@ def default_catalog(root: Path) -> Path:
 
 
 def select_folders(folders: list[Path], only: Iterable[str] | None) -> list[Path]:
-    if not only:
+    """The folders of `only` (None: all of them; an empty selection selects none)."""
+    if only is None:
         return folders
     by_name = {f.name: f for f in folders}
     missing = [name for name in only if name not in by_name]
@@ -90,7 +91,7 @@ def load_project(
     if catalog_doc is not None:
         catalog, catalog_diags = check_catalog(catalog_doc)
         diags += catalog_diags
-    if not folders:
+    if not folders and only is None:
         diags.append(
             Diagnostic(file=str(root), message="holds no tenant folders; add one folder per tenant")
         )
@@ -114,12 +115,16 @@ def load_project(
 
     started = time.perf_counter()
     tenants: dict[str, TenantConfig] = {}
+    all_values = []
     for tenant in sources:
         values, value_diags = secret_values(tenant.secrets_files, decrypted)
+        if values is not None:
+            all_values.append((tenant.name, values, keys[tenant.name]))
         config, rule_diags = check_tenant(tenant, catalog, keys[tenant.name], values)
         diags += value_diags + rule_diags
         if config is not None:
             tenants[tenant.name] = config
+    diags += duplicate_tokens(all_values)
     timings.checks += time.perf_counter() - started
 
     started = time.perf_counter()

@@ -8,6 +8,7 @@ quotes a value.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,24 @@ def secret_values(
                         )
                     )
     return (values if complete else None), diags
+
+
+def duplicate_tokens(
+    tenants: list[tuple[str, SecretValues, SecretKeys]],
+) -> list[Diagnostic]:
+    """A token value may serve one ApiToken only (the runtime finds tokens by value)."""
+    seen: dict[str, str] = {}
+    diags: list[Diagnostic] = []
+    for tenant, values, keys in tenants:
+        for name, secret in sorted(values.tokens.items()):
+            digest = hashlib.sha256(secret.reveal().encode()).hexdigest()
+            where = f"tokens.{name} of tenant {tenant}"
+            if digest in seen and name in keys.tokens:
+                diags.append(
+                    keys.tokens[name].diag(
+                        f"{where} has the same value as {seen[digest]}; every token needs its "
+                        "own value (generate one with `hubops token new`)",
+                    )
+                )
+            seen.setdefault(digest, where)
+    return diags
