@@ -10,8 +10,11 @@ for the Partner API reads as "what auth, the database and the order models
 add" rather than as an absolute number for this machine.
 
     python bench/partner_api.py [--orders 3000] [--requests 5000] [--concurrency 8]
+                                [--events 1000] [--rate 100]
 
-Figures only: requests/s, p50 and p99 latency. The rate limit is lifted for
+Figures only: requests/s, p50 and p99 latency, and the end-to-end latency of
+webhooks (status change -> signed webhook received on 127.0.0.1) at a steady
+rate of status changes. The rate limit is lifted for
 the run (HUBOPS_RATE_LIMIT) so the limiter does not shape the figures.
 """
 
@@ -116,6 +119,7 @@ def start_runtime(work: Path, admin_token: str) -> Served:
         **{k: v for k, v in os.environ.items() if k != "HUBOPS_MASTER_KEY"},
         "HUBOPS_ADMIN_TOKEN": f"bench={admin_token}",
         "HUBOPS_RATE_LIMIT": "1000000,1000000",
+        "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1",  # the latency receiver listens on 127.0.0.1
     }
     proc = subprocess.Popen(
         [HUBOPS, "serve", "--db", f"sqlite:///{work / 'state.db'}", "--port", str(port)],
@@ -222,10 +226,20 @@ async def _load(
     return Figures(requests, elapsed, latencies)
 
 
-def webhook_latency_lines(runtime: Served, token: str) -> list[str]:
+def webhook_latency_lines(
+    runtime: Served, admin_token: str, token: str, events: int, rate: float
+) -> list[str]:
     """End-to-end webhook latency (status change -> webhook received, p50/p99 at a steady
-    100 events/s): the webhook delivery benchmark fills this in; this run reports none."""
-    return []
+    rate), measured by the sibling module webhook_latency.py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import webhook_latency
+    finally:
+        sys.path.pop(0)
+    lines: list[str] = webhook_latency.measure(
+        runtime.url, admin_token, token, "bench", events, rate
+    )
+    return lines
 
 
 @contextmanager
@@ -244,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5000, help="measured requests per app")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent connections")
     parser.add_argument("--workdir", type=Path, default=None, help="keep database and logs here")
+    parser.add_argument("--events", type=int, default=1000, help="status changes for webhooks")
+    parser.add_argument("--rate", type=float, default=100.0, help="status changes per second")
     args = parser.parse_args(argv)
     if min(args.orders, args.requests, args.concurrency) < 1:
         parser.error("--orders, --requests and --concurrency must be at least 1")
@@ -264,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                     args.concurrency,
                 )
             )
-            webhook_lines = webhook_latency_lines(runtime, token)
+            webhook_lines = webhook_latency_lines(
+                runtime, admin_token, token, args.events, args.rate
+            )
         finally:
             runtime.stop()
         hello = start_hello(work)

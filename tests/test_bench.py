@@ -66,10 +66,11 @@ def test_partner_api_runs(
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "partner_api", bench)
     spec.loader.exec_module(bench)
-    args = ["--orders", "20", "--requests", "40", "--concurrency", "2"]
+    args = ["--orders", "20", "--requests", "40", "--concurrency", "2", "--events", "20"]
     assert bench.main([*args, "--workdir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "seeded 20 orders" in out
     assert "GET /v1/orders (page of 50, 20 orders):" in out
     assert "bare FastAPI hello world" in out
-    assert out.count("req/s") == 2 and out.count(" p99 ") == 2
+    assert out.count("req/s") == 2 and out.count(" p99 ") == 3
+    assert "webhook end to end (status change -> received, 20 events at 100/s)" in out

@@ -1,0 +1,162 @@
+"""End-to-end webhook latency: an order's status change -> the signed webhook received.
+
+Used by bench/partner_api.py against a running `hubops serve` (which must
+admit loopback webhooks: HUBOPS_ALLOW_LOOPBACK_WEBHOOKS=1). It applies a
+webhook pointing at a receiver in this process on 127.0.0.1, creates orders,
+then moves them through the status machine at a steady rate (default 100
+events/s) and matches each received event to the moment its status change
+was sent. Bounded: a fixed number of events, then it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+from hubops.fingerprint import fingerprint, marker, tenant_key
+from hubops.state import secret_address
+from hubops.tokens import new_webhook_secret
+
+STEPS = ("ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED")
+ITEM = {"sku": "B1", "name": "Burger", "quantity": 1, "unitPrice": "9.50"}
+
+
+class _Receiver:
+    """Records when each (order, status) event arrived."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[tuple[str, str], float] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                now = time.perf_counter()
+                data = json.loads(body)["data"]
+                receiver.arrived.setdefault((data["id"], data["status"]), now)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _add_webhook(admin: httpx.Client, tenant: str, url: str) -> None:
+    key = base64.b64decode(admin.get("/admin/v1/fingerprint-key").json()["key"])
+    revision = admin.get(f"/admin/v1/tenants/{tenant}").json()["revision"]
+    secret = new_webhook_secret()
+    address = "webhook/latency"
+    fp = fingerprint(tenant_key(key, tenant), secret_address(address, "secret"), secret)
+    body = {
+        "url": url,
+        "events": ["order.status_changed"],
+        "stores": None,
+        "enabled": True,
+        "secret": marker(fp),
+    }
+    change = {"address": address, "action": "create", "body": body, "secrets": {"secret": secret}}
+    response = admin.post(
+        f"/admin/v1/tenants/{tenant}/changes",
+        json={"baseRevision": revision, "changes": [change]},
+    )
+    response.raise_for_status()
+
+
+async def _drive(
+    url: str, admin_token: str, token: str, tenant: str, events: int, rate: float
+) -> dict[tuple[str, str], float]:
+    # Enough orders that one order's next step comes at least half a second after its last.
+    orders_needed = max(-(-events // len(STEPS)), min(events, int(rate / 2) or 1))
+    admin_headers = {"Authorization": f"Bearer {admin_token}"}
+    sent: dict[tuple[str, str], float] = {}
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        orders = []
+        for number in range(orders_needed):
+            body = {"store": "s-001" if number % 2 else "s-002", "items": [ITEM]}
+            created = await client.post(
+                f"/admin/v1/tenants/{tenant}/orders", json=body, headers=admin_headers
+            )
+            created.raise_for_status()
+            orders.append(created.json()["id"])
+        partner = {"Authorization": f"Bearer {token}"}
+
+        previous: dict[str, asyncio.Task[None]] = {}
+
+        async def change(order: str, status: str, after: asyncio.Task[None] | None) -> None:
+            if after is not None:
+                await after  # one order's steps stay in order even if the server lags
+            sent[(order, status)] = time.perf_counter()
+            response = await client.post(
+                f"/v1/orders/{order}/status", json={"status": status}, headers=partner
+            )
+            response.raise_for_status()
+
+        tasks = []
+        began = time.perf_counter()
+        for index in range(events):
+            order = orders[index % len(orders)]
+            status = STEPS[index // len(orders)]
+            delay = began + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(change(order, status, previous.get(order)))
+            previous[order] = task
+            tasks.append(task)
+        await asyncio.gather(*tasks)
+    return sent
+
+
+def measure(
+    url: str, admin_token: str, token: str, tenant: str, events: int = 1000, rate: float = 100.0
+) -> list[str]:
+    """Figures lines: p50/p99 of status change -> webhook received, at a steady `rate`."""
+    receiver = _Receiver()
+    try:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
+        ) as admin:
+            _add_webhook(admin, tenant, receiver.url)
+        sent = asyncio.run(_drive(url, admin_token, token, tenant, events, rate))
+        deadline = time.monotonic() + 30
+        while len(receiver.arrived) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        latencies = [
+            (receiver.arrived[key] - at) * 1000
+            for key, at in sent.items()
+            if key in receiver.arrived
+        ]
+    finally:
+        receiver.close()
+    if not latencies:
+        return ["  webhooks: no event arrived within 30 s"]
+    missing = len(sent) - len(latencies)
+    tail = f", {missing} not received within 30 s" if missing else ""
+    return [
+        f"  webhook end to end (status change -> received, {len(sent)} events at "
+        f"{rate:.0f}/s): p50 {_percentile(latencies, 0.5):.1f} ms, "
+        f"p99 {_percentile(latencies, 0.99):.1f} ms{tail}"
+    ]
