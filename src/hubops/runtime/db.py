@@ -10,8 +10,9 @@ lock up front rather than one failing half-way when it upgrades its lock.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -21,6 +22,7 @@ from hubops.runtime.settings import sqlite_file
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE = "hubops_write"
+_WRITE_LOCKS: dict[int, threading.RLock] = {}
 
 
 def make_engine(db_url: str) -> Engine:
@@ -38,6 +40,7 @@ def make_engine(db_url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
+    _WRITE_LOCKS[id(engine)] = threading.RLock()
     return engine
 
 
@@ -64,8 +67,14 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """One transaction that commits on success and rolls back on any exception."""
-    with engine.connect() as conn:
+    """One transaction that commits on success and rolls back on any exception.
+
+    On SQLite, writers of this process queue on a lock first: waiting there
+    is immediate, whereas SQLite's own busy handler sleeps in growing steps
+    (up to 100 ms), which under steady load turned into second-long tails.
+    """
+    lock = _WRITE_LOCKS.get(id(engine))
+    with lock if lock is not None else nullcontext(), engine.connect() as conn:
         conn.execution_options(**{_WRITE: True})
         with conn.begin():
             yield conn

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, insert, select, update
+from sqlalchemy import Connection, Engine, and_, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
 from hubops.runtime import crypto
@@ -82,67 +82,94 @@ def due(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
         return [int(row.id) for row in conn.execute(query)]
 
 
-def claim(engine: Engine, delivery_id: int, now: datetime, keys: crypto.Keys) -> Job | None:
+def claim(engine: Engine, ids: list[int], now: datetime, keys: crypto.Keys) -> list[Job]:
+    """Lease the given due deliveries (those still due) and read what sending them needs,
+    in one transaction: a busy outbox costs one write per batch, not per message."""
+    if not ids:
+        return []
+    lease_end = now + LEASE
     with writing(engine) as conn:
-        claimed = conn.execute(
+        conn.execute(
             update(webhook_deliveries)
             .where(
-                webhook_deliveries.c.id == delivery_id,
+                webhook_deliveries.c.id.in_(ids),
                 webhook_deliveries.c.status == "pending",
                 webhook_deliveries.c.next_attempt_at <= now,
             )
-            .values(next_attempt_at=now + LEASE, updated_at=now)
+            .values(next_attempt_at=lease_end, updated_at=now)
         )
-        if claimed.rowcount != 1:
-            return None
-        row = conn.execute(
+        rows = conn.execute(
             select(webhook_deliveries, webhook_messages, tenants.c.name.label("tenant"))
             .join(webhook_messages, webhook_messages.c.id == webhook_deliveries.c.message_id)
             .join(tenants, tenants.c.id == webhook_deliveries.c.tenant_id)
-            .where(webhook_deliveries.c.id == delivery_id)
-        ).one()
-        address = f"webhook/{row.webhook}"
-        hook = conn.execute(
-            select(resources.c.body).where(
-                resources.c.tenant_id == row.tenant_id, resources.c.address == address
-            )
-        ).scalar()
-        signing: list[bytes] = []
-        sealed = conn.execute(
-            select(secret_values.c.sealed).where(
-                secret_values.c.tenant_id == row.tenant_id,
-                secret_values.c.address == address,
-                secret_values.c.path == "secret",
-            )
-        ).scalar()
-        history = conn.execute(
-            select(webhook_secret_history.c.sealed)
             .where(
-                webhook_secret_history.c.tenant_id == row.tenant_id,
-                webhook_secret_history.c.webhook == row.webhook,
-                webhook_secret_history.c.retired_at > now - ROTATION_OVERLAP,
+                webhook_deliveries.c.id.in_(ids),
+                webhook_deliveries.c.updated_at == now,
+                webhook_deliveries.c.next_attempt_at == lease_end,
             )
-            .order_by(webhook_secret_history.c.retired_at.desc())
-        ).scalars()
-        for blob in [sealed, *history]:
-            if blob is not None:
-                value = crypto.unseal(
-                    keys.encryption_key, row.tenant, secret_address(address, "secret"), blob
+            .order_by(webhook_deliveries.c.id)
+        ).all()
+        hooks: dict[tuple[int, str], tuple[dict[str, Any] | None, list[bytes]]] = {}
+        jobs = []
+        for row in rows:
+            target = (row.tenant_id, row.webhook)
+            if target not in hooks:
+                hooks[target] = _hook_and_keys(
+                    conn, keys, row.tenant_id, row.tenant, row.webhook, now
                 )
-                signing.append(webhook_secret_key(value))
-        return Job(
-            delivery_id=delivery_id,
-            message_id=row.message_id,
-            tenant_id=row.tenant_id,
-            tenant=row.tenant,
-            webhook=row.webhook,
-            event_type=row.event_type,
-            order_id=row.order_id,
-            body=row.body.encode(),
-            attempts=row.attempts,
-            hook=hook,
-            keys=signing,
+            hook, signing = hooks[target]
+            jobs.append(
+                Job(
+                    delivery_id=row.id,
+                    message_id=row.message_id,
+                    tenant_id=row.tenant_id,
+                    tenant=row.tenant,
+                    webhook=row.webhook,
+                    event_type=row.event_type,
+                    order_id=row.order_id,
+                    body=row.body.encode(),
+                    attempts=row.attempts,
+                    hook=hook,
+                    keys=signing,
+                )
+            )
+        return jobs
+
+
+def _hook_and_keys(
+    conn: Connection, keys: crypto.Keys, tenant_id: int, tenant: str, webhook: str, now: datetime
+) -> tuple[dict[str, Any] | None, list[bytes]]:
+    """The webhook as applied now, and its signing keys: current first, then rotated ones."""
+    address = f"webhook/{webhook}"
+    hook = conn.execute(
+        select(resources.c.body).where(
+            resources.c.tenant_id == tenant_id, resources.c.address == address
         )
+    ).scalar()
+    sealed = conn.execute(
+        select(secret_values.c.sealed).where(
+            secret_values.c.tenant_id == tenant_id,
+            secret_values.c.address == address,
+            secret_values.c.path == "secret",
+        )
+    ).scalar()
+    history = conn.execute(
+        select(webhook_secret_history.c.sealed)
+        .where(
+            webhook_secret_history.c.tenant_id == tenant_id,
+            webhook_secret_history.c.webhook == webhook,
+            webhook_secret_history.c.retired_at > now - ROTATION_OVERLAP,
+        )
+        .order_by(webhook_secret_history.c.retired_at.desc())
+    ).scalars()
+    signing = [
+        webhook_secret_key(
+            crypto.unseal(keys.encryption_key, tenant, secret_address(address, "secret"), blob)
+        )
+        for blob in [sealed, *history]
+        if blob is not None
+    ]
+    return hook, signing
 
 
 def recover_leases(engine: Engine, now: datetime) -> int:

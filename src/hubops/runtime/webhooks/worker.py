@@ -35,6 +35,8 @@ log = logging.getLogger("hubops.webhooks")
 SCHEDULE_ENV = "HUBOPS_WEBHOOK_RETRY_SCHEDULE"
 DEFAULT_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 POLL_SECONDS = 0.2
+BUSY_POLL_SECONDS = 0.02
+BATCH = 100
 PARALLEL_SENDS = 16
 MAX_RETRY_AFTER = 86_400.0
 TIMEOUT_ENV = "HUBOPS_WEBHOOK_TIMEOUT"
@@ -111,35 +113,31 @@ class DeliveryWorker:
     async def _run(self) -> None:
         running: set[asyncio.Task[None]] = set()
         while True:
+            found = False
             try:
-                ids = await asyncio.to_thread(queue.due, self.runtime.engine, queue.now_utc())
-                for delivery_id in ids:
-                    if delivery_id in self._busy:
-                        continue
-                    self._busy.add(delivery_id)
-                    task = asyncio.create_task(self._deliver(delivery_id))
+                engine, keys = self.runtime.engine, self.runtime.keys
+                due = await asyncio.to_thread(queue.due, engine, queue.now_utc(), BATCH)
+                ids = [i for i in due if i not in self._busy]
+                jobs = await asyncio.to_thread(queue.claim, engine, ids, queue.now_utc(), keys)
+                found = bool(jobs)
+                for job in jobs:
+                    self._busy.add(job.delivery_id)
+                    task = asyncio.create_task(self._deliver(job))
                     running.add(task)
                     task.add_done_callback(running.discard)
             except Exception:  # keep delivering whatever one bad poll did
                 log.exception("webhook worker poll failed")
-            await asyncio.sleep(POLL_SECONDS)
+            # Poll again at once while there is work; idle, a few times a second.
+            await asyncio.sleep(BUSY_POLL_SECONDS if found else POLL_SECONDS)
 
-    async def _deliver(self, delivery_id: int) -> None:
+    async def _deliver(self, job: queue.Job) -> None:
         try:
             async with self._slots:
-                job = await asyncio.to_thread(
-                    queue.claim,
-                    self.runtime.engine,
-                    delivery_id,
-                    queue.now_utc(),
-                    self.runtime.keys,
-                )
-                if job is not None:
-                    await self._attempt(job)
+                await self._attempt(job)
         except Exception:
-            log.exception("webhook delivery %s failed unexpectedly", delivery_id)
+            log.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
         finally:
-            self._busy.discard(delivery_id)
+            self._busy.discard(job.delivery_id)
 
     async def _attempt(self, job: queue.Job) -> None:
         engine = self.runtime.engine
