@@ -8,13 +8,12 @@ concurrent requests correct.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from hubops.runtime import store
+from hubops.runtime import cursors, store
 from hubops.runtime.api_models import (
     AuditChange,
     AuditPage,
@@ -30,7 +29,7 @@ from hubops.runtime.api_models import (
 )
 from hubops.runtime.auth import AdminName, require_admin
 from hubops.runtime.context import RuntimeDep
-from hubops.runtime.errors import BadRequest, InvalidChange
+from hubops.runtime.errors import InvalidChange
 
 TENANT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -101,7 +100,9 @@ def list_changes(
     cursor: str | None = None,
 ) -> AuditPage:
     """The tenant's applied change sets, newest first."""
-    entries, more = store.list_changes(runtime.engine, name, limit, _decode_cursor(cursor))
+    entries, more = store.list_changes(
+        runtime.engine, name, limit, cursors.decode_number("rev", cursor)
+    )
     items = [
         AuditRecord(
             id=e.id,
@@ -113,24 +114,6 @@ def list_changes(
         )
         for e in entries
     ]
-    return AuditPage(items=items, nextCursor=None if more is None else _encode_cursor(more))
-
-
-def _encode_cursor(revision: int) -> str:
-    return base64.urlsafe_b64encode(f"rev:{revision}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix == "rev" and number.isdigit():
-            return int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise BadRequest(
-        "cursor is not one this runtime returned; pass nextCursor back unchanged",
-        {"parameter": "cursor"},
+    return AuditPage(
+        items=items, nextCursor=None if more is None else cursors.encode_number("rev", more)
     )

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
+from hubops.runtime import cursors as cursor
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import BadRequest
-from hubops.runtime.partner import cursor, orders
+from hubops.runtime.partner import orders
 from hubops.runtime.partner.auth import OrdersRead, OrdersWrite
 from hubops.runtime.partner.errors import documented
 from hubops.runtime.partner.models import Order, OrderPage, OrderStatus, StatusIn

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import Engine, and_, delete, insert, or_, select
 from sqlalchemy.engine import Row
 
+from hubops.runtime import cursors as cursor
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
-from hubops.runtime.partner import cursor
 from hubops.runtime.partner.auth import Caller, PromotionsRead, PromotionsWrite
 from hubops.runtime.partner.errors import Unprocessable, documented
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage

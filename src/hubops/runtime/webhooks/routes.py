@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,11 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from hubops.runtime import cursors
 from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.auth import require_admin
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
-from hubops.runtime.errors import BadRequest, NotFound, TenantNotFound
+from hubops.runtime.errors import NotFound, TenantNotFound
 from hubops.runtime.tables import resources, tenants
 from hubops.runtime.webhooks import queue
 
@@ -61,22 +60,6 @@ def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, boo
     return int(tenant_id), exists is not None
 
 
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix == "att" and number.isdigit():
-            return int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise BadRequest(
-        "cursor is not one this runtime returned; pass nextCursor back unchanged",
-        {"parameter": "cursor"},
-    )
-
-
 @router.get(
     "/tenants/{tenant}/webhooks/{name}/deliveries", response_model=DeliveryPage, responses=_ERRORS
 )
@@ -89,7 +72,9 @@ def deliveries(
 ) -> DeliveryPage:
     """Every delivery attempt to the webhook, newest first."""
     tenant_id, applied = _tenant_id(runtime, tenant, name)
-    rows = queue.attempt_log(runtime.engine, tenant_id, name, _cursor(cursor), limit + 1)
+    rows = queue.attempt_log(
+        runtime.engine, tenant_id, name, cursors.decode_number("att", cursor), limit + 1
+    )
     if not rows and not applied:
         raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
     items = [
@@ -106,11 +91,7 @@ def deliveries(
         for row in rows[:limit]
     ]
     more = len(rows) > limit
-    next_cursor = (
-        base64.urlsafe_b64encode(f"att:{rows[limit - 1]['id']}".encode()).decode().rstrip("=")
-        if more
-        else None
-    )
+    next_cursor = cursors.encode_number("att", rows[limit - 1]["id"]) if more else None
     return DeliveryPage(items=items, nextCursor=next_cursor)
 
 
