@@ -15,7 +15,7 @@ from functools import cache
 from typing import TypeVar, cast
 
 from hubops.addresses import webhook_url_problem
-from hubops.diagnostics import Diagnostic, did_you_mean, display_path
+from hubops.diagnostics import Diagnostic, did_you_mean
 from hubops.manifest.desired import Catalog, SecretKeys, SecretValues, TenantConfig
 from hubops.manifest.load import Source, Sourced, TenantSources, file_diag
 from hubops.manifest.models import (
@@ -27,7 +27,7 @@ from hubops.manifest.models import (
     Tenant,
     Webhook,
 )
-from hubops.manifest.secret_checks import GENERATE
+from hubops.manifest.secret_refs import credential_problems, missing_secret, unused_secrets
 
 DocT = TypeVar("DocT", bound=Document)
 
@@ -245,66 +245,10 @@ class _TenantRules:
         self.credentials(doc, p.id, p.credential_fields)
 
     def credentials(self, doc: Sourced[Integration], partner: str, fields: list[str]) -> None:
-        key, src = doc.value.spec.credentials, doc.source
-        if key is None:
-            if fields:
-                self.error(
-                    src,
-                    f'missing field "credentials": partner {partner} needs '
-                    f"{', '.join(fields)}; name an entry of the secrets file's credentials map",
-                    "spec",
-                    at_key=True,
-                )
-            return
-        if not fields:
-            self.error(
-                src,
-                f"partner {partner} takes no credentials; remove this field",
-                "spec",
-                "credentials",
-                at_key=True,
-            )
-            return
-        entry = self.keys.credentials.get(key)
-        if entry is None:
-            if self.keys.complete:
-                self.error(
-                    src,
-                    self._missing_secret("credentials", key, self.keys.credentials),
-                    "spec",
-                    "credentials",
-                )
-            return
-        for field_name in fields:
-            if field_name not in entry.value:
-                self.diags.append(
-                    entry.source.diag(
-                        f'credentials.{key} lacks "{field_name}", required by partner {partner}; '
-                        "add it with `sops edit`",
-                        at_key=True,
-                    )
-                )
-        for field_name in sorted(entry.value - set(fields)):
-            hint = did_you_mean(field_name, fields)
-            self.diags.append(
-                entry.source.diag(
-                    f"credentials.{key}.{field_name} is not a credential field of partner "
-                    f"{partner}{hint}; it expects exactly {', '.join(fields)}",
-                    field_name,
-                    at_key=True,
-                )
-            )
+        self.diags += credential_problems(doc, partner, fields, self.keys, self.sources.folder)
 
-    def _missing_secret(self, section: str, name: str, present: Iterable[str]) -> str:
-        files = ", ".join(self.keys.files) or (
-            display_path(self.sources.folder / "secrets.sops.yaml") + " (none exists yet)"
-        )
-        hint = did_you_mean(name, present)
-        what = f" (generate it with `{GENERATE[section]}`)" if section in GENERATE else ""
-        return (
-            f"{section}.{name} is missing from the secrets file {files}{hint}; "
-            f"add it with `sops edit`{what}"
-        )
+    def _missing_secret(self, section: str, name: str) -> str:
+        return missing_secret(self.keys, self.sources.folder, section, name)
 
     # --- ApiToken and Webhook ---------------------------------------------------
 
@@ -332,9 +276,7 @@ class _TenantRules:
                 )
             )
         if name not in self.keys.tokens and self.keys.complete:
-            self.error(
-                src, self._missing_secret("tokens", name, self.keys.tokens), "metadata", "name"
-            )
+            self.error(src, self._missing_secret("tokens", name), "metadata", "name")
 
     def webhook(self, doc: Sourced[Webhook]) -> None:
         spec, src = doc.value.spec, doc.source
@@ -346,27 +288,7 @@ class _TenantRules:
         if spec.stores is not None:
             self.stores_exist(spec.stores, src, "spec", "stores")
         if name not in self.keys.webhooks and self.keys.complete:
-            self.error(
-                src, self._missing_secret("webhooks", name, self.keys.webhooks), "metadata", "name"
-            )
-
-    def unused_secrets(self, used: dict[str, set[str]]) -> None:
-        tables: dict[str, dict[str, Source]] = {
-            "credentials": {k: v.source for k, v in self.keys.credentials.items()},
-            "tokens": self.keys.tokens,
-            "webhooks": self.keys.webhooks,
-        }
-        for section, table in tables.items():
-            for name, source in table.items():
-                if name not in used[section]:
-                    self.diags.append(
-                        source.diag(
-                            f"{section}.{name} is not used by any manifest; remove it or add "
-                            "the manifest that needs it",
-                            at_key=True,
-                            severity="warning",
-                        )
-                    )
+            self.error(src, self._missing_secret("webhooks", name), "metadata", "name")
 
 
 def _of_kind(docs: list[Sourced[Document]], cls: type[DocT]) -> list[Sourced[DocT]]:
@@ -433,9 +355,8 @@ def check_tenant(
         c for i in integrations.values() if (c := i.value.spec.credentials) is not None
     }
     if not sources.broken_kinds:
-        rules.unused_secrets(
-            {"credentials": used_credentials, "tokens": set(tokens), "webhooks": set(webhooks)}
-        )
+        used = {"credentials": used_credentials, "tokens": set(tokens), "webhooks": set(webhooks)}
+        rules.diags += unused_secrets(keys, used)
     if not tenants or any(d.severity == "error" for d in rules.diags):
         return None, rules.diags
     config = TenantConfig(
