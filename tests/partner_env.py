@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,19 @@ def db_rows(server: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     path = Path(server.db_url.removeprefix("sqlite:///"))
     with sqlite3.connect(path) as conn:
         return list(conn.execute(sql, params))
+
+
+def serving(factory: Any, label: str, **env: str) -> Iterator[Server]:
+    """A `hubops serve` for one test module (use with `yield from` in a fixture)."""
+    workdir: Path = factory.mktemp(label)
+    server = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}", extra_env=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def admin_client(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as client:
+        yield client

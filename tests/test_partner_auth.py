@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hubops.tokens import new_token
-from partner_env import Tenant, assert_error, db_rows
+from partner_env import Tenant, admin_client, assert_error, db_rows, serving
 from runtime_server import Server
 
 ROUTES = [
@@ -26,16 +26,12 @@ ROUTES = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("partner-auth")
-    srv = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    yield from serving(tmp_path_factory, "partner-auth")
 
 
 @pytest.fixture(scope="module")
 def admin(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
+    yield from admin_client(server)
 
 
 @pytest.fixture

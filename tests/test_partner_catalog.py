@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from partner_env import Tenant, assert_error
+from partner_env import Tenant, admin_client, assert_error, serving
 from runtime_server import Server
 
 BURGER = {"sku": "B1", "name": "Burger", "price": "9.50", "available": True}
@@ -17,16 +17,12 @@ FRIES = {"sku": "F1", "name": "Fries", "price": "3.00", "available": False}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("partner-catalog")
-    srv = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    yield from serving(tmp_path_factory, "partner-catalog")
 
 
 @pytest.fixture(scope="module")
 def admin(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
+    yield from admin_client(server)
 
 
 @pytest.fixture

@@ -7,20 +7,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from partner_env import Tenant, assert_error
+from partner_env import Tenant, assert_error, serving
 from runtime_server import Server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("partner-limits")
-    srv = Server(
-        workdir=workdir,
-        db_url=f"sqlite:///{workdir / 'state.db'}",
-        extra_env={"HUBOPS_RATE_LIMIT": "2,10"},
-    ).start()
-    yield srv
-    srv.stop()
+    yield from serving(tmp_path_factory, "partner-limits", HUBOPS_RATE_LIMIT="2,10")
 
 
 def test_a_burst_then_429_with_retry_after(server: Server) -> None:

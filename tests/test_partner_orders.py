@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from partner_env import Tenant, assert_error, db_rows
+from partner_env import Tenant, admin_client, assert_error, db_rows, serving
 from runtime_server import Server
 
 CHAIN = ["ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED"]
@@ -18,16 +18,12 @@ CHAIN = ["ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("partner-orders")
-    srv = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    yield from serving(tmp_path_factory, "partner-orders")
 
 
 @pytest.fixture(scope="module")
 def admin(server: Server) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        yield client
+    yield from admin_client(server)
 
 
 @pytest.fixture
