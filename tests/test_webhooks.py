@@ -262,3 +262,17 @@ def test_name_resolving_to_a_private_address_is_refused(tmp_path: Path) -> None:
         finally:
             hub.http.close()
             hub.server.stop()
+
+
+def test_unreadable_signing_secret_fails_only_that_webhook(hub: Hub) -> None:
+    import sqlite3
+
+    with sqlite3.connect(hub.server.workdir / "state.db") as db:
+        db.execute(
+            "UPDATE secret_values SET sealed = ? WHERE address = 'webhook/pos'", (b"\0" * 40,)
+        )
+    hub.order()
+    log = hub.wait_log(lambda e: bool(e))
+    assert "signing secret cannot be opened" in log[0]["error"]
+    assert hub.receiver.received == []
+    assert hub.http.get("/healthz").status_code == 200

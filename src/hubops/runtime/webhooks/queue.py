@@ -10,6 +10,7 @@ until the lease ends (it is then sent again with the same webhook-id).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,8 @@ from hubops.runtime.tables import (
 )
 from hubops.state import secret_address
 from hubops.tokens import webhook_secret_key
+
+log = logging.getLogger("hubops.webhooks")
 
 LEASE = timedelta(seconds=120)
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -162,13 +165,18 @@ def _hook_and_keys(
         )
         .order_by(webhook_secret_history.c.retired_at.desc())
     ).scalars()
-    signing = [
-        webhook_secret_key(
-            crypto.unseal(keys.encryption_key, tenant, secret_address(address, "secret"), blob)
-        )
-        for blob in [sealed, *history]
-        if blob is not None
-    ]
+    signing = []
+    for blob in [sealed, *history]:
+        if blob is None:
+            continue
+        try:
+            value = crypto.unseal(
+                keys.encryption_key, tenant, secret_address(address, "secret"), blob
+            )
+        except Exception:  # another master key, or a damaged row: fail this webhook only
+            log.warning("tenant %s webhook %s: a signing secret cannot be opened", tenant, webhook)
+            return hook, []
+        signing.append(webhook_secret_key(value))
     return hook, signing
 
 

@@ -93,9 +93,15 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._busy: set[int] = set()
         self._slots = asyncio.Semaphore(PARALLEL_SENDS)
+        self._deadline = timeout.read or DEFAULT_TIMEOUT
+        # No pooled connections: a pooled TLS connection is matched by IP and port only,
+        # so a second webhook host on the same address would skip its certificate check.
+        # No proxies from the environment either: they would bypass the pinned address.
         self._http = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
             headers={"user-agent": f"hubops-webhooks/{__version__}"},
         )
 
@@ -143,9 +149,15 @@ class DeliveryWorker:
         engine = self.runtime.engine
         now = queue.now_utc()
         if job.hook is None or not job.hook.get("enabled") or not job.keys:
-            reason = (
-                "the webhook no longer exists" if job.hook is None else "the webhook is disabled"
-            )
+            if job.hook is None:
+                reason = "the webhook no longer exists"
+            elif not job.hook.get("enabled"):
+                reason = "the webhook is disabled"
+            else:
+                reason = (
+                    "the signing secret cannot be opened with this runtime's master key; "
+                    "restore the master key or apply the webhook's secret again"
+                )
             attempt = queue.Attempt(now, None, None, reason, None)
             await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
             return
@@ -190,14 +202,26 @@ class DeliveryWorker:
             "webhook-signature": signature_header(job.message_id, timestamp, job.body, job.keys),
         }
         extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        excerpt = b""
         try:
-            response = await self._http.post(
-                target.url, content=job.body, headers=headers, extensions=extensions
-            )
-        except httpx.TimeoutException:
+            # One deadline for the whole attempt: a per-read timeout alone lets an endpoint
+            # that trickles bytes hold a delivery slot indefinitely.
+            async with asyncio.timeout(self._deadline):
+                request = self._http.build_request(
+                    "POST", target.url, content=job.body, headers=headers, extensions=extensions
+                )
+                response = await self._http.send(request, stream=True)
+                try:
+                    async for chunk in response.aiter_raw():
+                        excerpt += chunk
+                        if len(excerpt) >= queue.EXCERPT:
+                            break  # only an excerpt is kept; never buffer a whole reply
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
             elapsed = int((time.perf_counter() - started) * 1000)
             return queue.Attempt(now, None, elapsed, "timed out", None), None
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to send is a failed attempt, never a stall
             elapsed = int((time.perf_counter() - started) * 1000)
             return queue.Attempt(
                 now, None, elapsed, f"request failed: {type(exc).__name__}", None
@@ -211,5 +235,5 @@ class DeliveryWorker:
             )
         elif not 200 <= response.status_code < 300:
             error = f"endpoint answered {response.status_code}"
-        excerpt = response.text[: queue.EXCERPT] if response.content else None
-        return queue.Attempt(now, response.status_code, elapsed, error, excerpt), response
+        shown = excerpt[: queue.EXCERPT].decode("utf-8", errors="replace") or None
+        return queue.Attempt(now, response.status_code, elapsed, error, shown), response
