@@ -300,3 +300,16 @@ def test_state_in_the_database_has_no_plaintext(repo: Repo, hubops) -> None:  # 
         dump = "\n".join(db.iterdump())
     assert "order-management" in dump  # the state is there ...
     assert_no_secrets(repo, dump)  # ... but no secret value
+
+
+def test_lost_master_key_is_refused_not_silently_replaced(repo: Repo, hubops) -> None:  # type: ignore[no-untyped-def]
+    assert apply(hubops).code == 0
+    key = Path("master.key")
+    assert key.exists()
+    key.rename("master.key.saved")
+    result = plan(hubops)
+    assert result.code == 1
+    assert "the master key does not open the secrets this database already holds" in result.err
+    assert not key.exists()  # the refused start keeps no replacement key
+    Path("master.key.saved").rename(key)
+    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"

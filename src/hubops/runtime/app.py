@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hubops import __version__
 from hubops.runtime import admin, health, migrate, partner, simulate
 from hubops.runtime.context import Runtime
-from hubops.runtime.crypto import Keys, load_master_key
+from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
 from hubops.runtime.errors import install_error_handlers
 from hubops.runtime.limits import BodyLimit
@@ -28,6 +28,7 @@ from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retr
 
 def create_app(settings: RuntimeSettings) -> FastAPI:
     """A ready runtime: master key loaded (or generated and kept), database migrated."""
+    kept_before = settings.master_key is not None or settings.key_file().exists()
     keys = Keys.from_master(load_master_key(settings))
     engine = make_engine(settings.db_url)
     try:
@@ -39,6 +40,13 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         raise RuntimeConfigError(
             f"cannot open the database {shown}: {reason[0] if reason else 'unknown error'}"
         ) from None
+    try:
+        check_key_opens(engine, keys)
+    except RuntimeConfigError:
+        engine.dispose()
+        if not kept_before:  # do not leave a wrong key behind to be picked up next time
+            settings.key_file().unlink(missing_ok=True)
+        raise
     runtime = Runtime(settings=settings, engine=engine, keys=keys)
 
     schedule, timeout = retry_schedule(), request_timeout()

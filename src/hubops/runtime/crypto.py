@@ -21,8 +21,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Engine, select
 
 from hubops.runtime.settings import MASTER_KEY_BYTES, RuntimeConfigError, RuntimeSettings
+from hubops.runtime.tables import secret_values, tenants
+from hubops.state import secret_address
 
 FINGERPRINT_INFO = b"hubops fingerprint key"
 ENCRYPTION_INFO = b"hubops secrets encryption key"
@@ -94,3 +97,33 @@ def unseal(key: bytes, tenant: str, secret_address: str, sealed: bytes) -> str:
 
 def token_hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def check_key_opens(engine: Engine, keys: Keys) -> None:
+    """Refuse to run with a master key that does not open the secrets already stored.
+
+    A lost key file is otherwise replaced by a new key without a word, and
+    every stored credential and signing secret silently becomes unusable
+    while plans still report "No changes."
+    """
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                tenants.c.name,
+                secret_values.c.address,
+                secret_values.c.path,
+                secret_values.c.sealed,
+            )
+            .join(tenants, tenants.c.id == secret_values.c.tenant_id)
+            .limit(1)
+        ).first()
+    if row is None:
+        return
+    try:
+        unseal(keys.encryption_key, row.name, secret_address(row.address, row.path), row.sealed)
+    except Exception:
+        raise RuntimeConfigError(
+            "the master key does not open the secrets this database already holds (was the "
+            "master.key file lost or HUBOPS_MASTER_KEY changed?); start the runtime with the "
+            "original key"
+        ) from None
