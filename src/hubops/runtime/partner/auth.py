@@ -106,8 +106,9 @@ def _token_from(request: Request) -> str:
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
+        # No bearer token was sent at all: RFC 6750 section 3.1 says no error code then.
         raise InvalidToken(
-            "the Authorization header is not of the form `Bearer hub_...`", token_sent=True
+            "the Authorization header is not of the form `Bearer hub_...`", token_sent=False
         )
     problem = token_problem(token)
     if problem is not None:
