@@ -287,16 +287,13 @@ def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> Non
 
 
 def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now: datetime) -> bool:
-    """Queue a message again for one webhook (same webhook-id); False if the tenant has no
-    such message."""
+    """Queue a message again for a webhook it was delivered to (same webhook-id).
+
+    Only messages the webhook received before: its store and event filters
+    decided that when the event happened, and redelivery must not widen them.
+    False when there is no such delivery.
+    """
     with writing(engine) as conn:
-        message = conn.execute(
-            select(webhook_messages.c.order_id).where(
-                webhook_messages.c.id == message_id, webhook_messages.c.tenant_id == tenant_id
-            )
-        ).first()
-        if message is None:
-            return False
         reset = conn.execute(
             update(webhook_deliveries)
             .where(
@@ -306,20 +303,7 @@ def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now
             )
             .values(status="pending", next_attempt_at=now, updated_at=now)
         )
-        if reset.rowcount == 0:
-            conn.execute(
-                insert(webhook_deliveries).values(
-                    message_id=message_id,
-                    tenant_id=tenant_id,
-                    webhook=webhook,
-                    order_id=message.order_id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    updated_at=now,
-                )
-            )
-        return True
+        return bool(reset.rowcount)
 
 
 def attempt_log(

@@ -108,6 +108,7 @@ def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> R
         raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
     if not queue.redeliver(runtime.engine, tenant_id, name, message_id, queue.now_utc()):
         raise NotFound(
-            f'tenant {tenant} has no webhook message "{message_id}"', {"messageId": message_id}
+            f'webhook {name} of tenant {tenant} was never sent message "{message_id}"',
+            {"messageId": message_id},
         )
     return Redelivery(messageId=message_id, status="queued")
