@@ -40,6 +40,9 @@ REFUSED = [
     ("https://1.2.3.4.5/x", "not a valid one"),
     ("https://256.1.1.1/x", "not a valid one"),
     ("https://user:pass@pos.example.com/x", "user name or password"),
+    ("https://127\u30020\u30020\u30021/x", "loopback"),
+    ("https://127.0.0.1%2e/x", "loopback"),
+    ("https://%6cocalhost/x", "is local"),
     ("https://pos.example.com:99999/x", "not a valid URL"),
 ]
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 LOOPBACK_ENV = "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS"
+# Label separators that IDNA (UTS 46) treats as ".".
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
 def loopback_allowed() -> bool:
@@ -129,7 +132,10 @@ def webhook_url_problem(url: str, allow_loopback: bool | None = None) -> str | N
         host_text = host_text[: host_text.find("]") + 1]
     else:
         host_text = host_text.split(":", 1)[0]
-    host = host_text.lower().rstrip(".")
+    # What a URL parser or resolver would make of the host: percent-escapes decoded and
+    # Unicode folded (an ideographic full stop is a dot), so "127。0。0。1" is caught too.
+    host = unicodedata.normalize("NFKC", unquote(host_text)).translate(_IDNA_DOTS)
+    host = host.lower().rstrip(".")
     if parts.scheme not in ("https", "http") or not host:
         return "it must be an absolute https:// URL with a host"
     if "@" in parts.netloc:

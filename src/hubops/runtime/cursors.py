@@ -60,6 +60,6 @@ def decode_number(tag: str, cursor: str | None) -> int | None:
     if cursor is None:
         return None
     prefix, _, number = (_unpack(cursor) or "").partition(":")
-    if prefix != tag or not number.isdigit():
+    if prefix != tag or not (number.isascii() and number.isdigit() and len(number) <= 18):
         raise _foreign()
     return int(number)
