@@ -30,11 +30,10 @@ from hubops.render.text import render_text
 
 async def plan_against(
     runtime: str, root: Path, catalog: Path | None, names: list[str] | None
-) -> tuple[Planned, int]:
+) -> Planned:
     async with RuntimeClient.open(runtime) as client:
         with progress("Reading live state", tenant_count(root, names)) as advance:
-            planned = await make_plan(client, root, catalog, names, describe(runtime), advance)
-        return planned, client.requests
+            return await make_plan(client, root, catalog, names, describe(runtime), advance)
 
 
 def tenant_count(root: Path, names: list[str] | None) -> int:
@@ -90,7 +89,7 @@ def plan_command(
 ) -> int:
     """Show what `apply` would change in the runtime for the tenants under ROOT."""
     names = selected_tenants(root, catalog, tenants, changed_since, shard)
-    planned, _ = asyncio.run(plan_against(runtime, root, catalog, names))
+    planned = asyncio.run(plan_against(runtime, root, catalog, names))
     echo_diagnostics(planned.project.warnings, err=True, summary=False)
     plan = planned.plan
     if out is not None:

@@ -9,7 +9,6 @@ until the lease ends (it is then sent again with the same webhook-id).
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -317,14 +316,6 @@ def attempt_log(
     query = query.order_by(webhook_attempts.c.id.desc()).limit(limit)
     with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def message_body(engine: Engine, message_id: str) -> dict[str, Any] | None:
-    with reading(engine) as conn:
-        text = conn.execute(
-            select(webhook_messages.c.body).where(webhook_messages.c.id == message_id)
-        ).scalar()
-    return None if text is None else dict(json.loads(text))
 
 
 def now_utc() -> datetime:
