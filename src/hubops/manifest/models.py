@@ -6,6 +6,12 @@ manifest's own words. Every model forbids unknown fields. Scalars are
 strict where YAML would otherwise coerce silently (`"2"` as a quantity,
 `yes` as a boolean). Rules that need more than one field or document
 (licensed stores, partners, secrets) live in `validate`.
+
+A few rules of `validate` are also said in the generated JSON Schemas, so
+that editors flag them as they are typed: lists that must not repeat an
+entry carry `uniqueItems`, `acceptTerms` is `const: true` and webhook URLs
+have the https pattern (`json_schema_extra` below). `validate` stays the
+one that enforces them, with messages that point at the repeated entry.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pydantic import (
     StrictStr,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 API_VERSION = "hubops/v1"
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -33,7 +40,11 @@ MAX_API_TOKENS = 11
 
 Name = Annotated[StrictStr, Field(pattern=NAME_PATTERN)]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-HttpsUrl = Annotated[StrictStr, Field(pattern=r"^https://[^\s/?#]+[^\s]*$", max_length=2048)]
+HTTPS_URL_PATTERN = r"^https://[^\s/?#]+[^\s]*$"
+HttpsUrl = Annotated[StrictStr, Field(pattern=HTTPS_URL_PATTERN, max_length=2048)]
+# For the JSON Schemas only: validate reports a repeated entry itself, at its position.
+UNIQUE: JsonDict = {"uniqueItems": True}
+Names = Annotated[list[Name], Field(json_schema_extra=UNIQUE)]
 Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 Plan = Literal["pro", "enterprise"]
@@ -87,7 +98,7 @@ class Settings(Model):
 
 class IntegrationHubLicense(Model):
     quantity: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
-    stores: list[Name] = []
+    stores: Names = []
 
 
 class Licenses(Model):
@@ -118,9 +129,10 @@ class Tenant(Document):
 
 class IntegrationSpec(Model):
     partner: Name
-    stores: Annotated[list[Name], Field(min_length=1)]
+    stores: Annotated[Names, Field(min_length=1)]
     enabled: StrictBool = True
-    accept_terms: StrictBool
+    # validate refuses false with the reason; the schema lets editors say so too.
+    accept_terms: Annotated[StrictBool, Field(json_schema_extra={"const": True})]
     config: dict[StrictStr, StrictStr] = {}
     shop_mapping: dict[Name, Annotated[StrictStr, Field(min_length=1)]] = {}
     credentials: Name | None = None
@@ -135,8 +147,8 @@ class Integration(Document):
 
 
 class ApiTokenSpec(Model):
-    scopes: Annotated[list[Scope], Field(min_length=1)]
-    stores: list[Name] | None = None
+    scopes: Annotated[list[Scope], Field(min_length=1, json_schema_extra=UNIQUE)]
+    stores: Names | None = None
     expires_at: AwareDatetime | None = None
 
 
@@ -149,9 +161,14 @@ class ApiToken(Document):
 
 
 class WebhookSpec(Model):
-    url: Annotated[StrictStr, Field(min_length=1, max_length=2048)]
-    events: Annotated[list[EventType], Field(min_length=1)]
-    stores: list[Name] | None = None
+    # validate checks the URL with the offline SSRF rules (addresses.py), which also admit
+    # http to loopback in development; the schema says what production needs: https.
+    url: Annotated[
+        StrictStr,
+        Field(min_length=1, max_length=2048, json_schema_extra={"pattern": HTTPS_URL_PATTERN}),
+    ]
+    events: Annotated[list[EventType], Field(min_length=1, json_schema_extra=UNIQUE)]
+    stores: Names | None = None
     enabled: StrictBool = True
 
 
@@ -167,8 +184,12 @@ class Partner(Model):
     id: Name
     name: Text
     category: Category
-    credential_fields: list[Annotated[StrictStr, Field(min_length=1)]] = []
-    config_fields: list[Annotated[StrictStr, Field(min_length=1)]] = []
+    credential_fields: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1)]], Field(json_schema_extra=UNIQUE)
+    ] = []
+    config_fields: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1)]], Field(json_schema_extra=UNIQUE)
+    ] = []
     requires_shop_mapping: StrictBool = False
 
 
