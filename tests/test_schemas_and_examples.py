@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, Repo
 from hubops import schemas
 
 EXAMPLES = REPO / "examples"
@@ -40,15 +40,50 @@ def _manifests() -> list[Path]:
     return [f for f in files if not f.name.endswith(".sops.yaml")]
 
 
-@pytest.mark.parametrize("path", _manifests(), ids=lambda p: str(p.relative_to(EXAMPLES)))
-def test_examples_carry_a_schema_header_that_accepts_them(path: Path) -> None:
-    first = path.read_text().splitlines()[0]
-    match = HEADER.match(first)
-    assert match, f"{path.name} must start with a yaml-language-server header"
-    schema_path = (path.parent / match.group(1)).resolve()
-    schema = json.loads(schema_path.read_text())
-    for document in yaml.safe_load_all(path.read_text()):
+def documents_with_modelines(path: Path) -> list[tuple[str | None, dict[str, object]]]:
+    """Each document of a YAML file with the schema its first line names (None: no modeline).
+
+    yaml-language-server reads the modeline of each document, so each needs its own.
+    """
+    chunks: list[list[str]] = [[]]
+    for line in path.read_text().splitlines():
+        if line == "---":
+            chunks.append([])
+        else:
+            chunks[-1].append(line)
+    out = []
+    for chunk in chunks:
+        match = HEADER.match(chunk[0]) if chunk else None
+        out.append((match.group(1) if match else None, yaml.safe_load("\n".join(chunk))))
+    return out
+
+
+def assert_every_document_names_its_schema(path: Path) -> int:
+    """Every document starts with a modeline whose schema exists and accepts it."""
+    documents = documents_with_modelines(path)
+    for number, (schema_ref, document) in enumerate(documents, start=1):
+        assert schema_ref is not None, (
+            f"{path.name}: document {number} does not start with "
+            "`# yaml-language-server: $schema=...`"
+        )
+        schema_path = (path.parent / schema_ref).resolve()
+        assert schema_path.is_file(), f"{path.name}: document {number}: no {schema_ref}"
+        schema = json.loads(schema_path.read_text())
         jsonschema.validate(json.loads(json.dumps(document, default=str)), schema)
+    return len(documents)
+
+
+@pytest.mark.parametrize("path", _manifests(), ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_every_example_document_starts_with_a_schema_modeline_that_accepts_it(
+    path: Path,
+) -> None:
+    assert_every_document_names_its_schema(path)
+
+
+def test_the_examples_hold_many_documents_per_file() -> None:
+    # Guards the test above: files with several documents are where modelines were missing.
+    counts = [len(documents_with_modelines(path)) for path in _manifests()]
+    assert sum(counts) >= 21 and max(counts) >= 4
 
 
 def test_examples_validate_with_the_demo_key() -> None:
@@ -93,3 +128,18 @@ def test_examples_are_varied() -> None:
     assert any(d["kind"] == "Integration" and d["spec"].get("enabled") is False for d in docs)
     assert any(d["kind"] == "ApiToken" and d["spec"].get("stores") for d in docs)
     assert "DEMO KEY" in (EXAMPLES / "demo.agekey").read_text()
+
+
+def test_every_imported_document_starts_with_a_schema_modeline(repo: Repo, hubops) -> None:  # type: ignore[no-untyped-def]
+    assert hubops("apply", "tenants", "--auto-approve", "--runtime", "state.db").code == 0
+    assert hubops("schema", "--out", "schemas").code == 0
+    out = repo.root / "imported" / "acme"
+    result = hubops("import", "--tenant", "acme", "--out", str(out), "--runtime", "state.db")
+    assert result.code == 0, result.text
+    manifests = sorted(out.glob("*.yaml"))
+    assert [p.name for p in manifests] == ["api.yaml", "integrations.yaml", "tenant.yaml"]
+    documents = sum(assert_every_document_names_its_schema(path) for path in manifests)
+    assert documents == 5  # the Tenant, two Integrations, an ApiToken and a Webhook
+    first = (out / "api.yaml").read_text().splitlines()
+    assert first[0] == "# yaml-language-server: $schema=../../schemas/apitoken.schema.json"
+    assert first[1].startswith("# Imported by `hubops import` from ")

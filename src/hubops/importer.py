@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from hubops import schemas
 from hubops.state import State, parse_address
 
 API_VERSION = "hubops/v1"
@@ -155,22 +156,35 @@ def secrets_example(state: State, tenant: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def schema_header(out: Path, kind_file: str) -> str:
-    """A yaml-language-server header pointing at the nearest `schemas/` folder, if any."""
+def schema_header(out: Path, kind: str) -> str:
+    """A yaml-language-server modeline for a document of `kind`, if a `schemas/` folder is near.
+
+    The language server reads one modeline per document, so every document gets its own.
+    """
     for folder in [out.resolve(), *out.resolve().parents]:
-        candidate = folder / "schemas" / kind_file
+        candidate = folder / "schemas" / schemas.file_name(kind)
         if candidate.is_file():
-            return f"# yaml-language-server: $schema={os.path.relpath(candidate, out.resolve())}\n"
-    return "# Generate editor schemas with `hubops schema` to get completion here.\n"
+            return f"{schemas.MODELINE}{os.path.relpath(candidate, out.resolve())}\n"
+    return ""
 
 
-def write_documents(path: Path, docs: list[CommentedMap], header: str) -> None:
+NO_SCHEMAS = "# Generate editor schemas with `hubops schema` to get completion here.\n"
+
+
+def write_documents(path: Path, docs: list[CommentedMap], note: str = "") -> None:
+    """Write `docs`, each led by its schema modeline; `note` follows the first one's."""
     yaml = YAML(typ="rt")
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100
     with path.open("w", encoding="utf-8") as handle:
-        handle.write(header)
-        yaml.dump_all(docs, handle)
+        for index, doc in enumerate(docs):
+            header = schema_header(path.parent, str(doc["kind"]))
+            if index:
+                handle.write("---\n")
+            else:
+                header = (header or NO_SCHEMAS) + note
+            handle.write(header)
+            yaml.dump(doc, handle)
 
 
 def import_tenant(
@@ -182,17 +196,17 @@ def import_tenant(
     """
     out.mkdir(parents=True, exist_ok=True)
     integrations, warnings = integration_documents(state)
-    files: list[tuple[str, list[CommentedMap], str]] = [
-        ("tenant.yaml", [tenant_document(name, state)], "tenant.schema.json"),
-        ("integrations.yaml", integrations, "manifest.schema.json"),
-        ("api.yaml", api_documents(state), "manifest.schema.json"),
+    files: list[tuple[str, list[CommentedMap]]] = [
+        ("tenant.yaml", [tenant_document(name, state)]),
+        ("integrations.yaml", integrations),
+        ("api.yaml", api_documents(state)),
     ]
     written = []
-    for file_name, docs, schema in files:
+    for file_name, docs in files:
         if docs:
             path = out / file_name
             note = f"# Imported by `hubops import` from {origin}.\n" if origin else ""
-            write_documents(path, docs, schema_header(out, schema) + note)
+            write_documents(path, docs, note)
             written.append(path)
     example = out / "secrets.sops.yaml.example"
     example.write_text(secrets_example(state, name), encoding="utf-8")

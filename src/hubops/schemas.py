@@ -47,9 +47,19 @@ class _Generator(GenerateJsonSchema):
         return json_schema
 
 
+MODELINE = "# yaml-language-server: $schema="
+
+
+def file_name(kind: str) -> str:
+    """The schema file of one kind: `ApiToken` -> `apitoken.schema.json`."""
+    return f"{kind.lower()}.schema.json"
+
+
 def _files() -> dict[str, type[BaseModel]]:
-    """File stem -> model: one schema per kind (`apitoken`, ...) and the secrets file."""
-    return {**{kind.lower(): model for kind, model in ALL_KINDS.items()}, "secrets": SecretsFile}
+    """File name -> model: one schema per kind and one for the secrets file."""
+    files: dict[str, type[BaseModel]] = {file_name(k): model for k, model in ALL_KINDS.items()}
+    files[file_name("secrets")] = SecretsFile
+    return files
 
 
 def _finish(schema: dict[str, Any], name: str, title: str) -> dict[str, Any]:
@@ -86,7 +96,8 @@ def generate() -> dict[str, dict[str, Any]]:
         schema = model.model_json_schema(
             by_alias=True, mode="validation", schema_generator=_Generator
         )
-        out[f"{name}.schema.json"] = _finish(schema, name, schema.get("title", name))
+        stem = name.removesuffix(".schema.json")
+        out[name] = _finish(schema, stem, schema.get("title", stem))
     manifest = any_kind(TENANT_KINDS)
     out["manifest.schema.json"] = _finish(manifest, "manifest", "hubops tenant manifest")
     out["plan.schema.json"] = _finish(planfile.schema(), "plan", "hubops plan")
