@@ -1,6 +1,9 @@
 """The GitHub workflows, the composite action and the pre-commit hooks cannot rot.
 
 * actionlint passes on every workflow (and on the example workflows of docs/gitops.md);
+* zizmor finds nothing of high severity in the workflows and action.yml, offline; every
+  action is pinned to a commit with its version in a comment, no checkout keeps the token
+  in .git/config, and permissions are granted per job;
 * every `hubops ...` command line of the workflows and of action.yml runs against
   `examples/` with the embedded runtime and exits 0 (or 2 under --detailed-exitcode);
 * every `uses: ./` step runs the action's own script the way a runner does (bash -eo
@@ -105,6 +108,95 @@ def test_actionlint_passes_on_the_guides_example_workflows(tmp_path: Path) -> No
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- zizmor, pins, credentials and permissions ------------------------------------------
+
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(.+?)\s*$")
+
+
+def zizmor(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = tool("zizmor")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("zizmor is missing: pip install -e '.[dev]'")
+        pytest.skip("zizmor is not installed (pip install -e '.[dev]')")
+    # Offline, without any GitHub token: zizmor must never reach the network.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GH_", "GITHUB_", "ZIZMOR_"))}
+    return subprocess.run(
+        [exe, "--offline", "--no-progress", "--color=never", "--min-severity=high", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_zizmor_finds_nothing_of_high_severity() -> None:
+    proc = zizmor(REPO, *(str(p.relative_to(REPO)) for p in [*WORKFLOWS, ACTION]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def guide_workflows(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The example workflows of docs/gitops.md, as files."""
+    folder = tmp_path_factory.mktemp("guide") / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    blocks = [b for b in fenced_blocks(GUIDE, {"yaml", "yml"}) if "\njobs:" in f"\n{b}"]
+    assert blocks, "docs/gitops.md shows no example workflow"
+    paths = [folder / f"guide-{n}.yml" for n in range(len(blocks))]
+    for path, block in zip(paths, blocks, strict=True):
+        path.write_text(block, encoding="utf-8")
+    return paths
+
+
+def test_zizmor_finds_nothing_of_high_severity_in_the_guide(guide_workflows: list[Path]) -> None:
+    # OWNER/hubops@v0.1.0 stands for the reader's pinned copy of hubops.
+    config = guide_workflows[0].parent / "zizmor.yml"
+    config.write_text(
+        'rules:\n  unpinned-uses:\n    config:\n      policies:\n        "OWNER/hubops": ref-pin\n'
+    )
+    proc = zizmor(guide_workflows[0].parent, f"--config={config}", *map(str, guide_workflows))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def remote_uses(path: Path) -> list[str]:
+    """Every `uses:` of a workflow or action, as written, but this action and the guide's."""
+    found = [m.group(1) for line in path.read_text().splitlines() if (m := USES.match(line))]
+    return [use for use in found if not use.startswith(("./", "docker://", "OWNER/hubops@"))]
+
+
+def all_workflows(guide: list[Path]) -> list[tuple[str, Path]]:
+    return [*((p.name, p) for p in WORKFLOWS), *((f"docs/gitops.md {p.name}", p) for p in guide)]
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version(guide_workflows: list[Path]) -> None:
+    for name, path in [*all_workflows(guide_workflows), ("action.yml", ACTION)]:
+        for use in remote_uses(path):
+            assert PINNED.match(use), (
+                f"{name}: pin `{use}` to the full commit SHA of a release, with the release "
+                "in a comment: `owner/repo@<40 hex> # vX.Y.Z`"
+            )
+
+
+def test_workflows_keep_no_token_and_grant_permissions_per_job(
+    guide_workflows: list[Path],
+) -> None:
+    for name, path in all_workflows(guide_workflows):
+        spec = load(path)
+        assert spec.get("permissions") == {}, f"{name}: set `permissions: {{}}` at the top"
+        for job_id, job in spec["jobs"].items():
+            assert isinstance(job.get("permissions"), dict), f"{name} {job_id}: no permissions"
+            for step in job.get("steps", []):
+                if str(step.get("uses", "")).startswith("actions/checkout@"):
+                    with_ = step.get("with") or {}
+                    assert with_.get("persist-credentials") is False, (
+                        f"{name} {job_id}: checkout must set persist-credentials: false"
+                    )
 
 
 def test_action_scripts_pass_shellcheck(tmp_path: Path) -> None:
