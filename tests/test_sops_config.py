@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from hubops.manifest.secrets import sops_binary
+from hubops.manifest.secrets import encrypt, sops_binary
 
 DEMO_KEY = REPO / "examples" / "demo.agekey"
 NEW_FILE = Path("examples/tenants/acme-burgers/new.sops.yaml")
@@ -108,3 +108,17 @@ def test_files_outside_the_example_tenants_get_no_rule(tmp_path: Path) -> None:
     )
     assert refused.returncode != 0
     assert b"no matching creation rules found" in refused.stderr
+
+
+def test_encrypting_to_given_recipients_ignores_the_sops_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hubops' own encrypt (tooling, tests, benchmarks) names its recipients; run from a
+    # repository whose .sops.yaml has no rule for the document, it must still encrypt.
+    (tmp_path / ".sops.yaml").write_text(
+        "creation_rules:\n  - path_regex: ^tenants/.*\\.sops\\.yaml$\n"
+        f"    age: {demo_recipient()}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    encrypted = yaml.safe_load(encrypt(PLAIN, [demo_recipient()]))
+    assert [r["recipient"] for r in encrypted["sops"]["age"]] == [demo_recipient()]

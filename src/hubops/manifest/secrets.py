@@ -176,10 +176,16 @@ def decrypt(path: Path, tree: Mapping[str, Any]) -> dict[str, Any] | DecryptFail
 
 
 def encrypt(plaintext: bytes, recipients: Sequence[str]) -> bytes:
-    """Encrypt a YAML document to age recipients; for tooling and tests, never for output."""
+    """Encrypt a YAML document to age recipients; for tooling and tests, never for output.
+
+    The recipients are given, so no `.sops.yaml` is read: one found above the working
+    directory would otherwise refuse the document for matching none of its rules.
+    """
     proc = subprocess.run(
         [
             sops_binary(),
+            "--config",
+            os.devnull,
             "encrypt",
             "--age",
             ",".join(recipients),
