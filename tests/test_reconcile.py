@@ -40,7 +40,8 @@ def test_apply_then_plan_shows_no_changes(repo: Repo, hubops) -> None:  # type: 
     first = plan(hubops, "--detailed-exitcode")
     assert first.code == 2, first.text
     assert "Tenant acme (new)" in first.out
-    assert "  + credentials/xero\n" in first.out and "  + integration/xero@acme-002\n" in first.out
+    assert "  + credentials/xero  (owner approval)\n" in first.out
+    assert "  + integration/xero@acme-002  (owner approval)\n" in first.out
     assert first.out.endswith("Plan: 13 to add, 0 to change, 0 to destroy.\n")
     result = apply(hubops)
     assert result.code == 0, result.text
@@ -90,12 +91,12 @@ def test_updates_and_deletes_of_every_kind(repo: Repo, hubops) -> None:  # type:
         "  ~ store/acme-002\n",
         '      name: "Acme Airport" -> "Acme Airport T2"\n',
         '      timezone: "UTC" -> "Europe/Berlin"\n',
-        "  ~ license/integrationHub\n      quantity: 2 -> 3\n",
+        "  ~ license/integrationHub  (owner approval)\n      quantity: 2 -> 3\n",
         "  + admin/boss@acme.example\n",
-        "  - admin/ops@acme.example\n",
+        "  - admin/ops@acme.example  (owner approval)\n",
         '      config.companyId: "12345" -> "67890"\n',
         "      enabled: true -> false\n",
-        "  - integration/xero@acme-002\n",
+        "  - integration/xero@acme-002  (owner approval)\n",
         '      shopId: "OT-1" -> "OT-99"\n',
         '      scopes: ["orders:read", "orders:write"] -> ["orders:read"]\n',
         '      url: "https://pos.acme.example/hooks/orders" -> "https://pos2.acme.example/hooks/orders"\n',
@@ -120,10 +121,10 @@ def test_updates_and_deletes_of_every_kind(repo: Repo, hubops) -> None:  # type:
     repo.set_secrets(secrets)
     result = plan(hubops)
     for line in [
-        "  - credentials/opentable\n",
-        "  - integration/opentable@acme-001\n",
-        "  - token/order-management\n",
-        "  - webhook/orders-to-pos\n",
+        "  - credentials/opentable  (owner approval)\n",
+        "  - integration/opentable@acme-001  (owner approval)\n",
+        "  - token/order-management  (owner approval)\n",
+        "  - webhook/orders-to-pos  (owner approval)\n",
     ]:
         assert line in result.out
     assert result.out.endswith("Plan: 0 to add, 0 to change, 4 to destroy.\n")
@@ -142,10 +143,17 @@ def test_secret_rotation_is_sensitive_and_never_printed(repo: Repo, hubops) -> N
     result = plan(hubops, "--out", "plan.json")
     assert result.code == 0
     assert (
-        "  ~ credentials/xero\n      fields.secret_key: (sensitive value changed)\n" in result.out
+        "  ~ credentials/xero  (owner approval)\n      fields.secret_key: (sensitive value changed)\n"
+        in result.out
     )
-    assert "  ~ token/order-management\n      value: (sensitive value changed)\n" in result.out
-    assert "  ~ webhook/orders-to-pos\n      secret: (sensitive value changed)\n" in result.out
+    assert (
+        "  ~ token/order-management  (owner approval)\n      value: (sensitive value changed)\n"
+        in result.out
+    )
+    assert (
+        "  ~ webhook/orders-to-pos  (owner approval)\n      secret: (sensitive value changed)\n"
+        in result.out
+    )
     markdown = plan(hubops, "--format", "markdown").out
     as_json = plan(hubops, "--format", "json").out
     saved = Path("plan.json").read_text()

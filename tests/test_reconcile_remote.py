@@ -201,7 +201,10 @@ def test_webhook_gone_shows_as_drift_in_plan(tmp_path: Path, repo: Repo) -> None
                     break
                 time.sleep(0.1)
             assert planned.returncode == 2, planned.stdout + planned.stderr
-            assert "  ~ webhook/orders-to-pos\n      enabled: false -> true\n" in planned.stdout
+            assert (
+                "  ~ webhook/orders-to-pos  (owner approval)\n      enabled: false -> true\n"
+                in planned.stdout
+            )
             reapplied = cli(
                 "apply",
                 "tenants",

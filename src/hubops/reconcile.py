@@ -18,6 +18,7 @@ from pathlib import Path
 from hubops.client import LiveTenant, RuntimeClient, RuntimeClientError
 from hubops.manifest.desired import TenantConfig
 from hubops.manifest.load import EncryptedFile, tenant_folders
+from hubops.manifest.models import Partner
 from hubops.manifest.project import Project, check_root, load_project, select_folders
 from hubops.plan.model import Plan, TenantPlan
 from hubops.plan.normalize import secrets_digest, tree_entry_addresses
@@ -61,6 +62,10 @@ def decrypt_when_changed(live: dict[str, LiveRecord]) -> Callable[[EncryptedFile
     return wanted
 
 
+def catalog_partners(project: Project) -> dict[str, Partner]:
+    return {pid: entry.value for pid, entry in (project.catalog or {}).items()}
+
+
 @dataclass
 class Planned:
     plan: Plan
@@ -84,7 +89,8 @@ async def make_plan(
     project = await asyncio.to_thread(
         load_project, root, catalog, names, decrypt_when_changed(live)
     )
-    plan = build_plan(project.tenants, live, key, str(root), runtime_label)
+    partners = catalog_partners(project)
+    plan = build_plan(project.tenants, live, key, str(root), runtime_label, partners)
     # A change that sends a secret needs its value even when the file is unchanged
     # (the live secret drifted): decrypt just those tenants and plan them again.
     missing = [
@@ -94,7 +100,7 @@ async def make_plan(
         again = await asyncio.to_thread(load_project, root, catalog, missing, True)
         project.tenants.update(again.tenants)
         replanned = {
-            t.name: plan_tenant(project.tenants[t.name], live[t.name], key)
+            t.name: plan_tenant(project.tenants[t.name], live[t.name], key, partners)
             for t in plan.tenants
             if t.name in missing
         }

@@ -191,6 +191,16 @@ class Partner(Model):
         list[Annotated[StrictStr, Field(min_length=1)]], Field(json_schema_extra=UNIQUE)
     ] = []
     requires_shop_mapping: StrictBool = False
+    live_operations: StrictBool = Field(
+        default=False,
+        description="The partner runs live operational flows: changes to its integrations "
+        "and credentials need an owner's approval, whatever its category.",
+    )
+    docs_url: HttpsUrl | None = Field(
+        default=None,
+        description="The partner's user guide (https); the Markdown plan links the partner's "
+        "name to it.",
+    )
 
 
 class PartnerCatalogSpec(Model):

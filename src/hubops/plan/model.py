@@ -39,6 +39,17 @@ class ResourceChange:
     before: Body | None = None
     after: Body | None = None
     fields: tuple[FieldChange, ...] = ()
+    # Set when the plan is built (`approval.needs_owner_approval`), so every format and a
+    # saved plan carry the same answer.
+    owner_approval: bool = False
+
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    """What a plan shows of a catalog partner its changes involve (name, user guide)."""
+
+    name: str
+    docs_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +84,17 @@ class TenantPlan:
     entry_fingerprints: dict[str, str] | None = None
     # Fingerprints of the secret values this plan sends (secret address -> fingerprint).
     sends: dict[str, str] = field(default_factory=dict)
+    # The catalog partners of the integration and credentials changes, by partner id.
+    partners: dict[str, PartnerInfo] = field(default_factory=dict)
 
     @property
     def counts(self) -> Counts:
         actions = [c.action for c in self.changes]
         return Counts(actions.count("create"), actions.count("update"), actions.count("delete"))
+
+    @property
+    def owner_approvals(self) -> int:
+        return sum(1 for c in self.changes if c.owner_approval)
 
     @property
     def has_work(self) -> bool:
@@ -102,3 +119,12 @@ class Plan:
     @property
     def changed(self) -> list[TenantPlan]:
         return [t for t in self.tenants if t.changes]
+
+    @property
+    def owner_approvals(self) -> int:
+        return sum(t.owner_approvals for t in self.tenants)
+
+    @property
+    def approval_tenants(self) -> int:
+        """How many tenants hold a change that needs an owner's approval."""
+        return sum(1 for t in self.tenants if t.owner_approvals)

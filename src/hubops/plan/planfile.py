@@ -14,7 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hubops import __version__
 from hubops.errors import UsageError
-from hubops.plan.model import MISSING, Counts, FieldChange, Plan, ResourceChange, TenantPlan
+from hubops.manifest.models import HttpsUrl
+from hubops.plan.model import (
+    MISSING,
+    Counts,
+    FieldChange,
+    PartnerInfo,
+    Plan,
+    ResourceChange,
+    TenantPlan,
+)
 
 FORMAT_VERSION = 1
 
@@ -43,6 +52,15 @@ class ChangeFile(_Model):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     fieldChanges: list[FieldChangeFile] = []
+    ownerApproval: bool = Field(
+        description="The change needs an owner's approval (partner category or live "
+        "operations, a write-scoped token, a webhook, the license, or a delete)."
+    )
+
+
+class PartnerFile(_Model):
+    name: str
+    docsUrl: HttpsUrl | None = Field(default=None, description="The partner's user guide.")
 
 
 class TenantFile(_Model):
@@ -50,6 +68,13 @@ class TenantFile(_Model):
     baseRevision: int = Field(description="Live revision the plan was made against (0: new).")
     summary: SummaryFile
     changes: list[ChangeFile]
+    ownerApprovals: int = Field(
+        ge=0, description="How many of the changes need an owner's approval."
+    )
+    partners: dict[str, PartnerFile] = Field(
+        default_factory=dict,
+        description="The catalog partners of the integration and credentials changes, by id.",
+    )
     secretsDigest: str | None = Field(
         default=None, description="Digest of the secrets files, when apply will record it."
     )
@@ -69,6 +94,7 @@ class PlanFile(_Model):
     root: str
     runtime: str
     summary: SummaryFile
+    ownerApprovals: int = Field(ge=0, description="How many changes need an owner's approval.")
     tenants: list[TenantFile]
 
 
@@ -94,6 +120,7 @@ def to_file(plan: Plan) -> PlanFile:
         root=plan.root,
         runtime=plan.runtime,
         summary=_summary(plan.counts),
+        ownerApprovals=plan.owner_approvals,
         tenants=[
             TenantFile(
                 name=t.name,
@@ -106,9 +133,15 @@ def to_file(plan: Plan) -> PlanFile:
                         before=c.before,
                         after=c.after,
                         fieldChanges=[_field(f) for f in c.fields],
+                        ownerApproval=c.owner_approval,
                     )
                     for c in t.changes
                 ],
+                ownerApprovals=t.owner_approvals,
+                partners={
+                    pid: PartnerFile(name=p.name, docsUrl=p.docs_url)
+                    for pid, p in t.partners.items()
+                },
                 secretsDigest=t.secrets_digest,
                 entryFingerprints=t.entry_fingerprints,
                 sends=t.sends,
@@ -142,9 +175,11 @@ def from_file(data: PlanFile) -> Plan:
                             )
                             for f in c.fieldChanges
                         ),
+                        c.ownerApproval,
                     )
                     for c in t.changes
                 ],
+                partners={pid: PartnerInfo(p.name, p.docsUrl) for pid, p in t.partners.items()},
                 secrets_digest=t.secretsDigest,
                 entry_fingerprints=t.entryFingerprints,
                 sends=t.sends,

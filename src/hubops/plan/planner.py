@@ -15,6 +15,13 @@ from typing import Any
 
 from hubops.fingerprint import is_marker, tenant_key
 from hubops.manifest.desired import TenantConfig
+from hubops.manifest.models import Partner
+from hubops.plan.approval import (
+    ApprovalContext,
+    credential_partners,
+    involved_partners,
+    mark_approvals,
+)
 from hubops.plan.diff import diff_states
 from hubops.plan.model import Plan, ResourceChange, TenantPlan
 from hubops.plan.normalize import Fingerprints, desired_state, secret_value, secrets_digest
@@ -47,10 +54,18 @@ def changed_secret_paths(change: ResourceChange) -> list[str]:
     return [p for p in paths if p in changed]
 
 
-def plan_tenant(config: TenantConfig, live: LiveRecord, fingerprint_key: bytes) -> TenantPlan:
+def plan_tenant(
+    config: TenantConfig,
+    live: LiveRecord,
+    fingerprint_key: bytes,
+    partners: Mapping[str, Partner],
+) -> TenantPlan:
     fps = Fingerprints(tenant_key(fingerprint_key, config.name), config.secrets, live.fingerprints)
-    changes = diff_states(desired_state(config, fps), live.state)
+    desired = desired_state(config, fps)
+    context = ApprovalContext(partners, credential_partners([desired, live.state]))
+    changes = mark_approvals(diff_states(desired, live.state), context)
     plan = TenantPlan(config.name, live.revision, changes)
+    plan.partners = involved_partners(changes, context)
     for change in changes:
         for path in changed_secret_paths(change):
             addr = secret_address(change.address, path)
@@ -69,8 +84,12 @@ def build_plan(
     fingerprint_key: bytes,
     root: str,
     runtime: str,
+    partners: Mapping[str, Partner],
 ) -> Plan:
-    tenants = [plan_tenant(configs[name], live[name], fingerprint_key) for name in sorted(configs)]
+    tenants = [
+        plan_tenant(configs[name], live[name], fingerprint_key, partners)
+        for name in sorted(configs)
+    ]
     return Plan(tenants=tenants, created_at=datetime.now(UTC), root=root, runtime=runtime)
 
 

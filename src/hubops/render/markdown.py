@@ -1,10 +1,12 @@
 """The Markdown plan, for a pull-request comment.
 
-One collapsible section per changed tenant, its counts in the summary; the
-last line is the text plan's closing line, verbatim. GitHub refuses
-comments over 65,536 characters, so when the plan is bigger the longest
-sections are cut first (with a note), and if even the section headers do
-not fit, the last tenants are summarised in one line.
+One collapsible section per changed tenant, its counts in the summary, and
+below its changes the partners they involve, each linked to its user guide;
+the last line is the text plan's closing line, verbatim, preceded by the
+count of changes that need an owner's approval when there are any. GitHub
+refuses comments over 65,536 characters, so when the plan is bigger the
+longest sections are cut first (with a note), and if even the section
+headers do not fit, the last tenants are summarised in one line.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from itertools import accumulate
 
 from hubops.plan.model import Counts, Plan, TenantPlan
+from hubops.render.links import markdown_link
 from hubops.render.text import tenant_lines
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -20,6 +23,25 @@ MARKER = "<!-- hubops-plan -->"
 
 def _counts(counts: Counts) -> str:
     return f"{counts.add} to add, {counts.change} to change, {counts.destroy} to destroy"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def approval_line(plan: Plan) -> str:
+    """`Needs owner approval: N changes in M tenants.`, or "" when no change needs it."""
+    if not plan.owner_approvals:
+        return ""
+    changes = _plural(plan.owner_approvals, "change")
+    return f"Needs owner approval: {changes} in {_plural(plan.approval_tenants, 'tenant')}."
+
+
+def _partners(tenant: TenantPlan) -> str:
+    if not tenant.partners:
+        return ""
+    ordered = sorted(tenant.partners.values(), key=lambda p: p.name.casefold())
+    return "\n\nPartners: " + ", ".join(markdown_link(p.name, p.docs_url) for p in ordered)
 
 
 def _section(tenant: TenantPlan, lines: list[str], keep: int) -> str:
@@ -32,7 +54,8 @@ def _section(tenant: TenantPlan, lines: list[str], keep: int) -> str:
     body = "\n".join(lines[:keep])
     block = f"```diff\n{body}\n```" if keep else ""
     summary = f"<b>{tenant.name}</b>: {_counts(tenant.counts)}"
-    return f"<details><summary>{summary}</summary>\n\n{block}{cut}\n\n</details>\n"
+    partners = _partners(tenant)
+    return f"<details><summary>{summary}</summary>\n\n{block}{cut}{partners}\n\n</details>\n"
 
 
 def render_markdown(
@@ -44,6 +67,8 @@ def render_markdown(
     foot = ""
     if changed and unchanged:
         foot = f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged.\n\n"
+    if approval_line(plan):
+        foot += approval_line(plan) + "\n\n"
     foot += plan.counts.sentence() + "\n"
     lines = [list(tenant_lines(t, indent="")) for t in changed]
     keep = [len(body) for body in lines]

@@ -10,12 +10,14 @@ from hubops.plan.model import ACTION_SYMBOLS, Plan, TenantPlan
 from hubops.render.values import field_line
 
 COLORS = {"create": "green", "update": "yellow", "delete": "red"}
+OWNER_APPROVAL = "  (owner approval)"
 
 
 def tenant_lines(tenant: TenantPlan, color: bool = False, indent: str = "  ") -> Iterator[str]:
     for change in tenant.changes:
         line = f"{ACTION_SYMBOLS[change.action]} {change.address}"
-        yield indent + (click.style(line, fg=COLORS[change.action]) if color else line)
+        line = click.style(line, fg=COLORS[change.action]) if color else line
+        yield indent + line + (OWNER_APPROVAL if change.owner_approval else "")
         for field in change.fields:
             yield f"{indent}    {field_line(field)}"
 
