@@ -17,6 +17,7 @@ of examples/ whose working tree holds one uncommitted change, as a pull request 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -518,6 +519,9 @@ def check_plan_outputs(outputs: dict[str, str], given: dict[str, Any]) -> None:
     closing = r"(Plan: \d+ to add, \d+ to change, \d+ to destroy\.|No changes\.)\s*$"
     assert re.search(closing, markdown), markdown[-200:]
     assert Path(outputs["plan-json"]).is_file()
+    approvals = json.loads(Path(outputs["plan-json"]).read_text())["ownerApprovals"]
+    assert outputs["owner-approvals"] == str(approvals), outputs
+    assert ("Needs owner approval:" in markdown) == (approvals > 0), markdown[-300:]
     changes = "No changes." not in markdown
     assert outputs["has-changes"] == ("true" if changes else "false"), outputs
     if given["command"] == "plan":
