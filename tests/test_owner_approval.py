@@ -281,7 +281,7 @@ def test_markdown_singular_count() -> None:
         "t",
         "x",
     )
-    assert "\nNeeds owner approval: 1 change in 1 tenant.\n\nPlan: 1 to add" in render_markdown(
+    assert "\nNeeds owner approval: 1 changes in 1 tenants.\n\nPlan: 1 to add" in render_markdown(
         plan
     )
 
@@ -395,7 +395,7 @@ def test_the_cli_plan_in_every_format_and_apply_of_the_saved_plan(repo: Repo, hu
     assert out.count("(owner approval)") == 6
 
     md = plan(hubops, "--format", "markdown").out
-    assert "Needs owner approval: 6 changes in 1 tenant.\n\nPlan: 13 to add" in md
+    assert "Needs owner approval: 6 changes in 1 tenants.\n\nPlan: 13 to add" in md
     assert (
         "Partners: [OpenTable](https://docs.opentable.example/guide), [Xero](https://xero.example/)"
         in md

@@ -25,16 +25,14 @@ def _counts(counts: Counts) -> str:
     return f"{counts.add} to add, {counts.change} to change, {counts.destroy} to destroy"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 def approval_line(plan: Plan) -> str:
     """`Needs owner approval: N changes in M tenants.`, or "" when no change needs it."""
     if not plan.owner_approvals:
         return ""
-    changes = _plural(plan.owner_approvals, "change")
-    return f"Needs owner approval: {changes} in {_plural(plan.approval_tenants, 'tenant')}."
+    # SPEC 12 fixes the words at every count, so a workflow can match the line exactly.
+    return (
+        f"Needs owner approval: {plan.owner_approvals} changes in {plan.approval_tenants} tenants."
+    )
 
 
 def _partners(tenant: TenantPlan) -> str:
