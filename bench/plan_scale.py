@@ -17,7 +17,7 @@ Each step runs once in this process (`make_plan` / `apply_tenants` with a
 (`hubops plan|apply ...`, end to end including interpreter start). sops runs
 are counted by pointing `HUBOPS_SOPS` at a small wrapper script that logs
 each call and execs the real sops, so the CLI subprocesses are counted too;
-for the remote runtime the CLI's requests are read from the server's access
+for the remote runtime the CLI's requests are read from the server's request
 log. Figures only, no assertions on speed; the exit code is 1 when a step
 did not behave as described above (wrong plan, more requests, more sops).
 
@@ -62,7 +62,8 @@ HERE = Path(__file__).resolve().parent
 ADMIN_TOKEN = "bench-admin-token-5d1e"
 CLI_TIMEOUT = 3600.0
 SERVER_START_TIMEOUT = 30.0
-ACCESS_LINE = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) (/admin/\S*) HTTP/')
+# The runtime's request log: one "METHOD /route/{template} STATUS 1.2ms" line per request.
+ACCESS_LINE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/admin/\S*) \d{3} [\d.]+ms$", re.M)
 KIND_ORDER = ("state", "key", "change sets", "list", "other")
 
 

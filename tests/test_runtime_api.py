@@ -408,8 +408,8 @@ def test_request_errors_share_one_shape(server: Server, client: httpx.Client) ->
             content=b"{not json",
             headers={"content-type": "application/json"},
         ),
-        422,
-        "invalid_request",
+        400,
+        "invalid_json",
     )
     error = assert_error(
         client.post("/admin/v1/tenants/Bad_Name/changes", json={"baseRevision": 0, "changes": []}),

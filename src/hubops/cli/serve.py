@@ -37,6 +37,7 @@ def serve_command(db: str | None, host: str, port: int) -> None:
     import uvicorn
 
     from hubops.runtime.app import create_app
+    from hubops.runtime.request_log import log_config
 
     settings = RuntimeSettings.from_env(_db_url(db))
     app = create_app(settings)
@@ -49,4 +50,13 @@ def serve_command(db: str | None, host: str, port: int) -> None:
         f"hubops runtime: database {shown}; admin tokens {names}; master key from {key_source}",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    # uvicorn's access log prints query strings; RequestLog logs route templates instead.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=log_config(uvicorn.config.LOGGING_CONFIG),
+        access_log=False,
+        server_header=False,
+    )

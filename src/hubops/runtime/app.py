@@ -21,6 +21,8 @@ from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
 from hubops.runtime.errors import install_error_handlers
 from hubops.runtime.limits import BodyLimit
+from hubops.runtime.query import EmptyQueryIsAbsent
+from hubops.runtime.request_log import RequestLog
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
 from hubops.runtime.webhooks import routes as webhook_routes
 from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retry_schedule
@@ -70,10 +72,13 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(simulate.router)
     partner.install(app)
     app.include_router(webhook_routes.router)
+    # Outermost last: the log sees every answer, the 413 and encoding checks included.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(EmptyQueryIsAbsent)
+    app.add_middleware(RequestLog)
     return app

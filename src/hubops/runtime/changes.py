@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from hubops.runtime.api_models import ChangeIn
 from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
 from hubops.state import BODY_MODELS, Body, State, parse_address, secret_address, secret_paths
 from hubops.tokens import token_problem, webhook_secret_problem
+from hubops.utc import OutOfRange, parse_utc
 
 MAX_TOKENS = 11
 
@@ -110,15 +110,15 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
 
 def _check_timestamp(addr: str, value: str, where: dict[str, Any]) -> None:
     try:
-        stamp = datetime.fromisoformat(value)
+        parse_utc(value)
+    except OutOfRange as exc:
+        raise InvalidChange(f'{addr}: body field "expiresAt": {exc}', where) from None
     except ValueError:
-        stamp = None
-    if stamp is None or stamp.tzinfo is None:
         raise InvalidChange(
             f'{addr}: body field "expiresAt" must be an ISO-8601 time with a timezone, '
             "e.g. 2027-12-31T00:00:00Z",
             where,
-        )
+        ) from None
 
 
 def marker_at(body: Body, path: str) -> str | None:

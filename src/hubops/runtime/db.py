@@ -6,6 +6,8 @@ own transaction handling starts transactions late, which would let a read
 and the write that depends on it see different snapshots. Write
 transactions begin IMMEDIATE so that two change sets queue for the write
 lock up front rather than one failing half-way when it upgrades its lock.
+Engines hide bound parameters from their exception texts: those are
+request values, and an exception's text may end up in a log.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from hubops.runtime.settings import sqlite_file
 
@@ -28,13 +30,20 @@ _WRITE_LOCKS: dict[int, threading.RLock] = {}
 def make_engine(db_url: str) -> Engine:
     url = make_url(db_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            _utc_sessions(url),
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            hide_parameters=True,
+        )
     db_file = sqlite_file(db_url)
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        hide_parameters=True,
         pool_size=10,
         max_overflow=20,
     )
@@ -42,6 +51,18 @@ def make_engine(db_url: str) -> Engine:
     event.listen(engine, "begin", _sqlite_begin)
     _WRITE_LOCKS[id(engine)] = threading.RLock()
     return engine
+
+
+def _utc_sessions(url: URL) -> URL:
+    """PostgreSQL sessions in UTC, added to any libpq options the URL already has.
+
+    The driver hands timestamptz values over in the session's zone, and
+    0001-01-01T00:00Z seen from a zone west of UTC is in the year 0, which
+    Python cannot hold (so is 9999-12-31T23:00Z seen from the east).
+    """
+    given = url.query.get("options", "")
+    options = " ".join(given) if isinstance(given, tuple) else given
+    return url.update_query_dict({"options": f"{options} -c timezone=UTC".strip()})
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

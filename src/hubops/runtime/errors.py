@@ -1,33 +1,44 @@
 """Domain errors of the runtime's HTTP APIs and the one place they become responses.
 
 Routes and the store raise these; `install_error_handlers` renders every
-error (ours, FastAPI's request validation, Starlette's 404/405, and bugs)
-as `{"error": {"code", "message", "details"}}`. Messages name addresses
-and fields, never values: a request's own input is never echoed, since it
-may carry secrets.
+error (ours, FastAPI's request validation, Starlette's 404/405) as
+`{"error": {"code", "message", "details"}}`, and `request_log.RequestLog`
+turns a bug into a 500 of the same shape. Messages name addresses and
+fields, never values: a request's own input is never echoed, since it may
+carry secrets. Each cause has its own code:
 
     ApiError
-    ├── Unauthorized        401
-    ├── NotFound            404  (TenantNotFound: tenant_not_found)
+    ├── Unauthorized        401  unauthorized
+    ├── NotFound            404  not_found (TenantNotFound: tenant_not_found)
     ├── StaleRevision       409  stale_revision
-    ├── PayloadTooLarge     413
-    ├── BadRequest          400
+    ├── PayloadTooLarge     413  payload_too_large
+    ├── BadRequest          400  bad_request (a parameter the route refuses)
+    │   ├── InvalidEncoding       invalid_encoding (a JSON body that is not UTF-8)
+    │   ├── InvalidJson           invalid_json (not JSON at all)
+    │   └── InvalidBody           invalid_body (JSON or a form the parser gave up on)
+    ├── UnsupportedMediaType 415 unsupported_media_type (a body that is not JSON)
     └── InvalidChange       422  invalid_change
         ├── FingerprintMismatch   fingerprint_mismatch
         └── MissingSecret         missing_secret
+
+Request validation (a field or parameter of the wrong type or range) is
+422 `invalid_request`, wrong method 405 `method_not_allowed` with every
+method of the route in `Allow`, an unknown path 404 `not_found`.
 """
 
 from __future__ import annotations
 
-import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
-log = logging.getLogger("hubops.runtime")
+from hubops.runtime.media import is_json
 
 ADMIN_REALM = 'Bearer realm="hubops-admin"'
 
@@ -70,6 +81,23 @@ class TenantNotFound(NotFound):
 class BadRequest(ApiError):
     status = 400
     code = "bad_request"
+
+
+class InvalidEncoding(BadRequest):
+    code = "invalid_encoding"
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+
+
+class InvalidBody(BadRequest):
+    code = "invalid_body"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class StaleRevision(ApiError):
@@ -119,11 +147,15 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    refused = _unparsed_body(request, exc, errors)
+    if refused is not None:
+        return error_response(refused)
     problems = [
         {"field": ".".join(str(part) for part in err["loc"]), "message": err["msg"]}
-        for err in exc.errors()
+        for err in errors
     ]  # `input` and `ctx` are dropped on purpose: they may hold secret values
     first = problems[0] if problems else {"field": "request", "message": "invalid"}
     message = f"{first['field']}: {first['message']}"
@@ -133,24 +165,90 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _unparsed_body(
+    request: Request, exc: RequestValidationError, errors: Sequence[Any]
+) -> ApiError | None:
+    """A body that never became JSON: not JSON at all, or not sent as JSON."""
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            position = err["loc"][-1] if isinstance(err["loc"][-1], int) else 0
+            doc = exc.body if isinstance(exc.body, str) else ""
+            line = doc.count("\n", 0, position) + 1
+            column = position - (doc.rfind("\n", 0, position) + 1) + 1
+            reason = str(err.get("ctx", {}).get("error", "malformed JSON"))  # json's fixed texts
+            return InvalidJson(
+                f"the request body is not JSON: {reason} at line {line}, column {column}",
+                {"line": line, "column": column},
+            )
+    whole_body = [
+        err for err in errors if tuple(err["loc"]) == ("body",) and err.get("type") != "missing"
+    ]
+    if whole_body and not is_json(request.headers.get("content-type")):
+        return UnsupportedMediaType(
+            "this route takes a JSON body: send it with Content-Type: application/json",
+            {"header": "Content-Type"},
+        )
+    return None
+
+
+HTTP_CODES = {
+    400: "invalid_body",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
-    code = codes.get(exc.status_code, f"http_{exc.status_code}")
-    message = "no such route" if exc.status_code == 404 else str(exc.detail)
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    status = exc.status_code
+    code = HTTP_CODES.get(status, f"http_{status}")
+    headers = dict(exc.headers or {})
+    details: dict[str, Any] = {}
+    if status == 404:
+        message = "no such route; see /openapi.json for the routes of this runtime"
+    elif status == 405:
+        allowed = allowed_methods(request, headers.get("Allow", ""))
+        headers["Allow"] = ", ".join(allowed)
+        message = f"this route does not take that method; it takes {', '.join(allowed)}"
+        details = {"allowed": allowed}
+    elif status == 400:
+        # FastAPI's answer when its parser gave up on a body (JSON nested too deeply, a form)
+        message = "the request body could not be parsed; send JSON of the documented shape"
+    else:
+        message = str(exc.detail)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("internal error: %s", type(exc).__name__)
-    return JSONResponse(
-        error_body("internal_error", "the runtime hit an internal error; see its log"),
-        status_code=500,
+def allowed_methods(request: Request, first: str) -> list[str]:
+    """Every method of every route whose template matches the path, not only the first's.
+
+    Starlette answers a wrong method with the `Allow` of the first route that
+    matched the path, so `/v1/promotions` (GET and POST: two routes) said
+    `Allow: GET`. The routes are read from the OpenAPI document, which lists
+    every route a client can call; `first` adds an undocumented route's own.
+    """
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "method_table", None
     )
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = compile_path(template)[0]
+            table.append((pattern, {method.upper() for method in operations}))
+        request.app.state.method_table = table
+    methods = {m.strip() for m in first.split(",") if m.strip()}
+    path = request.scope.get("path", "")
+    for pattern, operations in table:
+        if pattern.match(path):
+            methods |= operations
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

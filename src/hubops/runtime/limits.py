@@ -1,8 +1,14 @@
-"""Refuse request bodies over 1 MiB before any handler reads them.
+"""Refuse request bodies over 1 MiB, and JSON bodies that are not UTF-8, before any handler.
 
 A pure ASGI middleware, so the limit also holds for chunked bodies and
 for a Content-Length that lies: the body is read (up to the limit) before
-the app runs, then replayed to it.
+the app runs, then replayed to it. JSON travels as UTF-8 (RFC 8259 8.1);
+the JSON parser would also guess UTF-16 and UTF-32, and a byte that is not
+UTF-8 ended in an undocumented `http_400`, so the encoding is checked on
+the buffered body here, with its own error code.
+
+A 413 after the whole body was read keeps the connection open; one whose
+body was too large even to drain closes it, as HTTP requires.
 """
 
 from __future__ import annotations
@@ -11,10 +17,17 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hubops.runtime.errors import PayloadTooLarge, error_body
+from hubops.runtime.errors import ApiError, InvalidEncoding, PayloadTooLarge, error_body
+from hubops.runtime.media import is_json
 
 MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 16 * MAX_BODY_BYTES
+
+# What a caller of each API can do about a 413, by path prefix.
+TOO_LARGE_ADVICE = {
+    "/v1/": "the most the Partner API accepts in one request; send a smaller body",
+    "/admin/": "the most the admin API accepts in one request; split the change set",
+}
 
 
 class BodyLimit:
@@ -35,14 +48,17 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                if message.get("more_body", False):
-                    await self._drain(receive)
-                await self._refuse(send)
+                drained = not message.get("more_body", False) or await self._drain(receive)
+                await _refuse(send, self._too_large(scope["path"]), keep_alive=drained)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        problem = _encoding_problem(scope, body)
+        if problem is not None:
+            await _refuse(send, problem, keep_alive=True)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -54,30 +70,56 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _drain(self, receive: Receive) -> None:
-        """Read the rest of a moderately large body so the client sees the 413, not a reset."""
+    async def _drain(self, receive: Receive) -> bool:
+        """Read the rest of a moderately large body so the client sees the 413, not a reset.
+
+        True when the body ended, so the connection can serve the next request.
+        """
         size = 0
         while size < DRAIN_LIMIT:
             message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                return
+            if message["type"] != "http.request":
+                return False
+            if not message.get("more_body", False):
+                return True
             size += len(message.get("body", b""))
+        return False
 
-    async def _refuse(self, send: Send) -> None:
-        error = PayloadTooLarge(
-            f"the request body is over {self.max_bytes} bytes; split the change set",
+    def _too_large(self, path: str) -> PayloadTooLarge:
+        advice = next(
+            (text for prefix, text in TOO_LARGE_ADVICE.items() if path.startswith(prefix)),
+            "send a smaller body",
+        )
+        return PayloadTooLarge(
+            f"the request body is over {self.max_bytes} bytes, {advice}",
             {"maxBytes": self.max_bytes},
         )
-        payload = json.dumps(error_body(error.code, error.message, error.details)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+
+
+def _encoding_problem(scope: Scope, body: bytes) -> InvalidEncoding | None:
+    if not body:
+        return None
+    content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    if not is_json(content_type.decode("latin-1")):
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InvalidEncoding(
+            f"the request body is not UTF-8 (byte {exc.start} is not valid UTF-8); "
+            "send JSON encoded as UTF-8",
+            {"offset": exc.start},
         )
-        await send({"type": "http.response.body", "body": payload})
+    return None
+
+
+async def _refuse(send: Send, error: ApiError, *, keep_alive: bool) -> None:
+    payload = json.dumps(error_body(error.code, error.message, error.details)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if not keep_alive:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

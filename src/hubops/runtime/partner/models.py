@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from hubops.utc import UtcDatetime
 
 OrderStatus = Literal[
     "RECEIVED", "ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED", "CANCELLED"
@@ -90,8 +92,8 @@ class PromotionIn(_In):
     store: StoreId
     sku: Sku
     discountPercent: Annotated[StrictInt, Field(ge=1, le=100)]
-    startsAt: AwareDatetime | None = None
-    endsAt: AwareDatetime | None = None
+    startsAt: UtcDatetime | None = None
+    endsAt: UtcDatetime | None = None
 
 
 class Promotion(BaseModel):

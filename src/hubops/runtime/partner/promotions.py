@@ -41,11 +41,6 @@ def _promotion(row: Row[Any]) -> Promotion:
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Shown in UTC whatever offset was sent, as every other time of the API."""
-    return None if moment is None else moment.astimezone(UTC)
-
-
 def _invalid(field: str, message: str) -> Unprocessable:
     return Unprocessable(
         f"body.{field}: {message}", {"problems": [{"field": f"body.{field}", "message": message}]}
@@ -73,8 +68,8 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
             store=body.store,
             sku=body.sku,
             discountPercent=body.discountPercent,
-            startsAt=_utc(body.startsAt),
-            endsAt=_utc(body.endsAt),
+            startsAt=body.startsAt,  # UtcDatetime: already UTC, whatever offset was sent
+            endsAt=body.endsAt,
             createdAt=datetime.now(UTC),
         )
         conn.execute(

@@ -1,0 +1,30 @@
+"""An empty query parameter is an absent one, on every route.
+
+Forms and many generated clients send `?store=&cursor=` for fields left
+blank. Without this rule each parameter's type decided: an empty `store`
+filtered on the empty string, an empty `cursor` was refused as foreign, an
+empty `limit` was a 422. Dropping `name=` (and a bare `name`) from the
+query string before routing gives every parameter, present and future, the
+same meaning: not sent, so its default applies.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+def without_empty(query: bytes) -> bytes:
+    """The query string less its `name=` and bare `name` parts, in order."""
+    kept = [part for part in query.split(b"&") if part.partition(b"=")[2]]
+    return b"&".join(kept)
+
+
+class EmptyQueryIsAbsent:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            # In place: outer middleware reads what the router writes into this same scope.
+            scope["query_string"] = without_empty(scope["query_string"])
+        await self.app(scope, receive, send)
