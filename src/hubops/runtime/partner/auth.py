@@ -30,7 +30,7 @@ from hubops.runtime.context import RuntimeDep
 from hubops.runtime.crypto import token_hash
 from hubops.runtime.db import reading, writing
 from hubops.runtime.partner.errors import InsufficientScope, InvalidToken, RateLimited
-from hubops.runtime.partner.ratelimit import Limiter, RateLimit
+from hubops.runtime.partner.ratelimit import QUOTA_STATE, Limiter, RateLimit
 from hubops.runtime.tables import api_tokens
 from hubops.tokens import token_problem
 
@@ -133,9 +133,10 @@ def authenticate(
             "the API token has expired; rotate it or move its expiresAt", token_sent=True
         )
     state: PartnerState = request.app.state.partner
-    wait = state.limiter.take(digest)
-    if wait > 0:
-        raise RateLimited(wait)
+    quota = state.limiter.take(digest)
+    setattr(request.state, QUOTA_STATE, quota)  # QuotaHeaders puts it on the answer
+    if quota.wait > 0:
+        raise RateLimited(quota.wait)
     state.last_use.record(runtime.engine, row.id, digest, now)
     return Caller(
         token_id=row.id,

@@ -4,14 +4,23 @@ In memory because the limit protects this process, and a shared store
 would put a write on every request; with several runtime processes each
 enforces its own share. Buckets are created lazily and dropped when full
 and idle, so memory follows the number of active tokens.
+
+Every answer to a counted request says where its token stands
+(`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, from the
+IETF draft "RateLimit header fields for HTTP"): `take` returns a `Quota`,
+authentication leaves it in the request's state, and `QuotaHeaders`
+writes it into whatever response the request ends with, errors included.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
 from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubops.runtime.settings import RuntimeConfigError
 
@@ -44,28 +53,75 @@ class RateLimit:
         return limit
 
 
+@dataclass(frozen=True)
+class Quota:
+    """A token's bucket after one request: what the RateLimit-* headers say."""
+
+    limit: int  # the bucket's size: requests allowed in a burst
+    remaining: int  # whole requests left now
+    reset: int  # seconds until the bucket is full again
+    wait: float  # 0 when the request may go ahead, else seconds until it may
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
 class Limiter:
-    """`take(key)` returns 0 when a request may go ahead, else the seconds to wait."""
+    """`take(key)` counts a request against the key's bucket and says where it stands."""
 
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
         self._buckets: dict[object, tuple[float, float]] = {}  # key -> (tokens, at)
         self._lock = threading.Lock()
 
-    def take(self, key: object) -> float:
+    def take(self, key: object) -> Quota:
         now = time.monotonic()
+        burst, rate = float(self.limit.burst), self.limit.per_second
         with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.limit.burst), now))
-            tokens = min(float(self.limit.burst), tokens + (now - at) * self.limit.per_second)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return (1 - tokens) / self.limit.per_second
-            self._buckets[key] = (tokens - 1, now)
+            tokens, at = self._buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+            if wait == 0.0:
+                tokens -= 1
+            self._buckets[key] = (tokens, now)
             if len(self._buckets) > 10_000:
                 self._forget_full(now)
-            return 0.0
+        return Quota(
+            limit=self.limit.burst,
+            remaining=max(0, math.floor(tokens)),
+            reset=math.ceil((burst - tokens) / rate),
+            wait=wait,
+        )
 
     def _forget_full(self, now: float) -> None:
         refill = self.limit.burst / self.limit.per_second
         for key in [k for k, (_, at) in self._buckets.items() if now - at > refill]:
             del self._buckets[key]
+
+
+QUOTA_STATE = "rate_limit_quota"
+
+
+class QuotaHeaders:
+    """Adds the RateLimit-* headers of the request's Quota, if it was counted, to its answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            quota = scope.get("state", {}).get(QUOTA_STATE)
+            if message["type"] == "http.response.start" and isinstance(quota, Quota):
+                extra = [(k.lower().encode(), v.encode()) for k, v in quota.headers().items()]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, sending)
