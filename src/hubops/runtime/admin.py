@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -20,7 +20,6 @@ from hubops.runtime.api_models import (
     AuditRecord,
     ChangeSetIn,
     ChangeSetOut,
-    ErrorBody,
     FingerprintKeyOut,
     LastApplied,
     SecretsRecord,
@@ -30,25 +29,28 @@ from hubops.runtime.api_models import (
 from hubops.runtime.auth import AdminName, require_admin
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import InvalidChange
+from hubops.runtime.openapi import errors
 
 TENANT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Error responses for OpenAPI; a listed 422 replaces FastAPI's default (we reshape it)."""
-    return {status: {"model": ErrorBody} for status in (401, *statuses)}
+router = APIRouter(
+    prefix="/admin/v1",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=errors(401),
+)
 
 
-router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_admin)])
-
-
-@router.get("/tenants", response_model=list[TenantSummary], responses=_errors())
+@router.get("/tenants", response_model=list[TenantSummary], operation_id="listTenants")
 def list_tenants(runtime: RuntimeDep) -> list[TenantSummary]:
     """Every tenant the runtime holds, sorted by name."""
     return [TenantSummary(name=n, revision=r) for n, r in store.list_tenants(runtime.engine)]
 
 
-@router.get("/tenants/{name}", response_model=TenantOut, responses=_errors(404, 422))
+@router.get(
+    "/tenants/{name}", response_model=TenantOut, responses=errors(404), operation_id="getTenant"
+)
 def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
     """The tenant's whole normalized state; secrets only as fingerprint markers."""
     record = store.read_tenant(runtime.engine, name)
@@ -67,14 +69,17 @@ def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
     )
 
 
-@router.get("/fingerprint-key", response_model=FingerprintKeyOut, responses=_errors())
+@router.get("/fingerprint-key", response_model=FingerprintKeyOut, operation_id="getFingerprintKey")
 def get_fingerprint_key(runtime: RuntimeDep) -> FingerprintKeyOut:
     """The key planners fingerprint secrets with (see hubops.fingerprint)."""
     return FingerprintKeyOut(key=base64.b64encode(runtime.keys.fingerprint_key).decode())
 
 
 @router.post(
-    "/tenants/{name}/changes", response_model=ChangeSetOut, responses=_errors(409, 413, 422)
+    "/tenants/{name}/changes",
+    response_model=ChangeSetOut,
+    responses=errors(409),
+    operation_id="applyChanges",
 )
 def post_changes(
     name: str, change_set: ChangeSetIn, runtime: RuntimeDep, admin: AdminName
@@ -92,7 +97,12 @@ def post_changes(
     return ChangeSetOut(revision=revision, changeSet=change_set_id)
 
 
-@router.get("/tenants/{name}/changes", response_model=AuditPage, responses=_errors(400, 404, 422))
+@router.get(
+    "/tenants/{name}/changes",
+    response_model=AuditPage,
+    responses=errors(400, 404),
+    operation_id="listChanges",
+)
 def list_changes(
     name: str,
     runtime: RuntimeDep,

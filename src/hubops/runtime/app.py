@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
-from hubops.runtime import admin, health, migrate, partner, simulate
+from hubops.runtime import admin, health, migrate, openapi, partner, simulate
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
@@ -67,8 +67,8 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app = FastAPI(
         title="hubops runtime",
         version=__version__,
-        description="Live state of each tenant's Integration Hub, changed by `hubops apply`.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -77,6 +77,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.include_router(simulate.router)
     partner.install(app)
     app.include_router(webhook_routes.router)
+    openapi.install(app)
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
     app.add_middleware(BodyLimit)
     app.add_middleware(EmptyQueryIsAbsent)

@@ -17,6 +17,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hubops.runtime.apis import ADMIN_PREFIX, PARTNER_PREFIX
 from hubops.runtime.errors import ApiError, InvalidEncoding, PayloadTooLarge, error_body
 from hubops.runtime.media import is_json
 
@@ -25,8 +26,8 @@ DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 
 # What a caller of each API can do about a 413, by path prefix.
 TOO_LARGE_ADVICE = {
-    "/v1/": "the most the Partner API accepts in one request; send a smaller body",
-    "/admin/": "the most the admin API accepts in one request; split the change set",
+    PARTNER_PREFIX: "the most the Partner API accepts in one request; send a smaller body",
+    ADMIN_PREFIX: "the most the admin API accepts in one request; split the change set",
 }
 
 

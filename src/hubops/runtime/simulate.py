@@ -7,30 +7,32 @@ that partners then read, move along and receive webhooks for.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
-from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.auth import require_admin
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
 from hubops.runtime.errors import TenantNotFound
+from hubops.runtime.openapi import errors
 from hubops.runtime.partner.models import Order, OrderIn
 from hubops.runtime.partner.orders import create_order
 from hubops.runtime.tables import tenants
 
-router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_admin)])
-
-_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in (401, 404, 413, 422)}
+router = APIRouter(
+    prefix="/admin/v1",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=errors(401),
+)
 
 
 @router.post(
     "/tenants/{name}/orders",
     response_model=Order,
     status_code=status.HTTP_201_CREATED,
-    responses=_ERRORS,
+    responses=errors(404),
+    operation_id="simulateOrder",
 )
 def simulate_order(name: str, body: OrderIn, runtime: RuntimeDep) -> Order:
     """Create a RECEIVED order in one of the tenant's stores; emits order.created."""

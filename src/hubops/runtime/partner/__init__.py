@@ -8,8 +8,6 @@ from hubops.runtime.partner import catalog, order_routes, promotions
 from hubops.runtime.partner.auth import PartnerState
 from hubops.runtime.partner.ratelimit import QuotaHeaders, RateLimit
 
-PREFIX = "/v1/"
-
 
 def install(app: FastAPI, rate_limit: RateLimit | None = None) -> None:
     """Mount the routes and the per-process state (rate limiter, last-use bookkeeping)."""

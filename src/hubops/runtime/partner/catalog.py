@@ -15,13 +15,14 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
+from hubops.runtime.openapi import errors
 from hubops.runtime.partner.auth import Caller, CatalogRead, CatalogWrite
-from hubops.runtime.partner.errors import Unprocessable, documented
+from hubops.runtime.partner.errors import Unprocessable
 from hubops.runtime.partner.models import Catalog, CatalogItem
 from hubops.runtime.partner.stores import store_exists
 from hubops.runtime.tables import catalog_items
 
-router = APIRouter(prefix="/v1/stores", tags=["catalog"])
+router = APIRouter(prefix="/v1/stores", tags=["catalog"], responses=errors(401, 403, 429))
 
 
 def _check_store(conn: Connection, caller: Caller, store: str) -> None:
@@ -77,7 +78,9 @@ def replace_catalog(engine: Engine, caller: Caller, store: str, items: list[Cata
             )
 
 
-@router.get("/{store}/catalog", response_model=Catalog, responses=documented(404))
+@router.get(
+    "/{store}/catalog", response_model=Catalog, responses=errors(404), operation_id="getCatalog"
+)
 def get_catalog(store: str, runtime: RuntimeDep, caller: CatalogRead) -> Catalog:
     """The store's items in the order they were uploaded."""
     with reading(runtime.engine) as conn:
@@ -85,7 +88,12 @@ def get_catalog(store: str, runtime: RuntimeDep, caller: CatalogRead) -> Catalog
         return Catalog(items=read_catalog(conn, caller.tenant_id, store))
 
 
-@router.put("/{store}/catalog", response_model=Catalog, responses=documented(404))
+@router.put(
+    "/{store}/catalog",
+    response_model=Catalog,
+    responses=errors(404),
+    operation_id="replaceCatalog",
+)
 def put_catalog(store: str, body: Catalog, runtime: RuntimeDep, caller: CatalogWrite) -> Catalog:
     """Replace the store's whole catalog; any invalid item rejects the upload unchanged."""
     replace_catalog(runtime.engine, caller, store, body.items)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.errors import ApiError
 
 REALM = 'Bearer realm="hubops"'
@@ -85,8 +84,3 @@ class RateLimited(ApiError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
-
-
-def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses of a Partner route: the auth, validation and rate-limit errors too."""
-    return {status: {"model": ErrorBody} for status in sorted({401, 403, 422, 429, *statuses})}

@@ -8,15 +8,25 @@ timezone-aware UTC; ids are opaque strings.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from hubops.utc import UtcDatetime
 
-OrderStatus = Literal[
-    "RECEIVED", "ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED", "CANCELLED"
-]
+
+class OrderStatus(StrEnum):
+    """One named schema, so generated clients get one enum for orders, filters and changes."""
+
+    RECEIVED = "RECEIVED"
+    ACCEPTED = "ACCEPTED"
+    PREPARING = "PREPARING"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    PICKED_UP = "PICKED_UP"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
 
 Money = Annotated[
     StrictStr,

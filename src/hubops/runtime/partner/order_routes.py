@@ -10,9 +10,9 @@ from fastapi import APIRouter, Header, Query, Response
 from hubops.runtime import cursors as cursor
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import BadRequest
+from hubops.runtime.openapi import errors, header_refs
 from hubops.runtime.partner import orders
 from hubops.runtime.partner.auth import OrdersRead, OrdersWrite
-from hubops.runtime.partner.errors import documented
 from hubops.runtime.partner.models import Order, OrderPage, OrderStatus, StatusIn
 from hubops.utc import UtcDatetime
 
@@ -20,10 +20,10 @@ WINDOW = timedelta(days=60)
 # A client computing "60 days ago" a moment before the server does is still inside.
 GRACE = timedelta(minutes=1)
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/v1/orders", tags=["orders"], responses=errors(401, 403, 429))
 
 
-@router.get("", response_model=OrderPage, responses=documented(400))
+@router.get("", response_model=OrderPage, responses=errors(400), operation_id="listOrders")
 def list_orders(
     runtime: RuntimeDep,
     caller: OrdersRead,
@@ -69,13 +69,18 @@ def list_orders(
     )
 
 
-@router.get("/{order_id}", response_model=Order, responses=documented(404))
+@router.get("/{order_id}", response_model=Order, responses=errors(404), operation_id="getOrder")
 def get_order(order_id: str, runtime: RuntimeDep, caller: OrdersRead) -> Order:
     """One order of the token's tenant and stores; any other id is 404."""
     return orders.get_order(runtime.engine, caller, order_id)
 
 
-@router.post("/{order_id}/status", response_model=Order, responses=documented(404, 409))
+@router.post(
+    "/{order_id}/status",
+    response_model=Order,
+    responses={**errors(404, 409), 200: {"headers": header_refs("Idempotent-Replayed")}},
+    operation_id="changeOrderStatus",
+)
 def change_status(
     order_id: str,
     body: StatusIn,

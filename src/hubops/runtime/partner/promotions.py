@@ -19,13 +19,14 @@ from hubops.runtime import cursors as cursor
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
+from hubops.runtime.openapi import errors
 from hubops.runtime.partner.auth import Caller, PromotionsRead, PromotionsWrite
-from hubops.runtime.partner.errors import Unprocessable, documented
+from hubops.runtime.partner.errors import Unprocessable
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
 from hubops.runtime.partner.stores import store_exists
 from hubops.runtime.tables import catalog_items, promotions
 
-router = APIRouter(prefix="/v1/promotions", tags=["promotions"])
+router = APIRouter(prefix="/v1/promotions", tags=["promotions"], responses=errors(401, 403, 429))
 
 
 def _promotion(row: Row[Any]) -> Promotion:
@@ -88,7 +89,7 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
     return promotion
 
 
-@router.get("", response_model=PromotionPage, responses=documented(400))
+@router.get("", response_model=PromotionPage, responses=errors(400), operation_id="listPromotions")
 def list_promotions(
     runtime: RuntimeDep,
     caller: PromotionsRead,
@@ -122,7 +123,10 @@ def list_promotions(
 
 
 @router.post(
-    "", response_model=Promotion, status_code=status.HTTP_201_CREATED, responses=documented()
+    "",
+    response_model=Promotion,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createPromotion",
 )
 def post_promotion(body: PromotionIn, runtime: RuntimeDep, caller: PromotionsWrite) -> Promotion:
     """Create a promotion for a store and sku the token may act for."""
@@ -133,7 +137,8 @@ def post_promotion(body: PromotionIn, runtime: RuntimeDep, caller: PromotionsWri
     "/{promotion_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=documented(404),
+    responses=errors(404),
+    operation_id="deletePromotion",
 )
 def delete_promotion(promotion_id: str, runtime: RuntimeDep, caller: PromotionsWrite) -> Response:
     """Remove a promotion; another tenant's or store's promotion is 404."""

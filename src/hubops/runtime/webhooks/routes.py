@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from hubops.runtime import cursors
-from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.auth import require_admin
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
 from hubops.runtime.errors import NotFound, TenantNotFound
+from hubops.runtime.openapi import errors
 from hubops.runtime.tables import resources, tenants
 from hubops.runtime.webhooks import queue
 
-router = APIRouter(prefix="/admin/v1", tags=["webhooks"], dependencies=[Depends(require_admin)])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 404, 422)
-}
+router = APIRouter(
+    prefix="/admin/v1",
+    tags=["webhooks"],
+    dependencies=[Depends(require_admin)],
+    responses=errors(401),
+)
 
 
 class DeliveryAttempt(BaseModel):
@@ -61,7 +63,10 @@ def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, boo
 
 
 @router.get(
-    "/tenants/{tenant}/webhooks/{name}/deliveries", response_model=DeliveryPage, responses=_ERRORS
+    "/tenants/{tenant}/webhooks/{name}/deliveries",
+    response_model=DeliveryPage,
+    responses=errors(400, 404),
+    operation_id="listDeliveries",
 )
 def deliveries(
     tenant: str,
@@ -99,7 +104,8 @@ def deliveries(
     "/tenants/{tenant}/webhooks/{name}/deliveries/{message_id}/redeliver",
     status_code=202,
     response_model=Redelivery,
-    responses=_ERRORS,
+    responses=errors(404),
+    operation_id="redeliverMessage",
 )
 def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> Redelivery:
     """Send a message to the webhook again, with the same webhook-id."""
