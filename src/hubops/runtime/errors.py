@@ -192,7 +192,6 @@ def _unparsed_body(
 
 
 HTTP_CODES = {
-    400: "invalid_body",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -217,7 +216,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         details = {"allowed": allowed}
     elif status == 400:
         # FastAPI's answer when its parser gave up on a body (JSON nested too deeply, a form)
-        message = "the request body could not be parsed; send JSON of the documented shape"
+        return error_response(
+            InvalidBody("the request body could not be parsed; send JSON of the documented shape")
+        )
     else:
         message = str(exc.detail)
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
