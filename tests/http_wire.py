@@ -73,7 +73,11 @@ class Wire:
 
 
 def settled_logs(server: Server) -> str:
-    """The server's log once every answer sent so far has its line (each follows its answer)."""
+    """The server's log once it holds all it wrote about earlier requests.
+
+    A later request's line is there: anything logged after an earlier answer
+    (a traceback, say) is then in the file too, so its absence means something.
+    """
     marker = "GET /healthz 200 "
     before = server.logs().count(marker)
     with Wire(server.url) as wire:

@@ -73,21 +73,30 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 0
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"
+        logged = False
+
+        def record(status: int) -> None:
+            # Written as the answer starts, as uvicorn's access log was: a client that
+            # got its answer finds the line already there.
+            nonlocal logged
+            logged = True
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            route = route_template(scope)
+            fields: dict[str, Any] = {"method": method, "route": route, "status": status, "ms": ms}
+            log.info("%s %s %s %sms", method, route, status, ms, extra=fields)
 
         async def sending(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                record(message["status"])
             await send(message)
 
-        method = scope["method"] if scope["method"] in METHODS else "OTHER"
         try:
             await self.app(scope, receive, sending)
         except Exception as exc:
             log.error("internal error in %s %s: %s", method, route_template(scope), _where(exc))
-            if status == 0:  # nothing sent yet: answer, and keep the connection
-                status = 500
+            if not logged:  # nothing sent yet: answer, and keep the connection
+                record(500)
                 await send(
                     {
                         "type": "http.response.start",
@@ -100,10 +109,8 @@ class RequestLog:
                 )
                 await send({"type": "http.response.body", "body": _INTERNAL})
         finally:
-            ms = round((time.perf_counter() - started) * 1000, 1)
-            route = route_template(scope)
-            fields: dict[str, Any] = {"method": method, "route": route, "status": status, "ms": ms}
-            log.info("%s %s %s %sms", method, route, status, ms, extra=fields)
+            if not logged:  # the client left before any answer
+                record(0)
 
 
 def log_config(base: dict[str, Any]) -> dict[str, Any]:
