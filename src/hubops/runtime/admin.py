@@ -8,11 +8,11 @@ concurrent requests correct.
 from __future__ import annotations
 
 import base64
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from hubops.fields import NAME_RULE, is_name
 from hubops.runtime import cursors, store
 from hubops.runtime.api_models import (
     AuditChange,
@@ -30,8 +30,6 @@ from hubops.runtime.api_models import (
 from hubops.runtime.auth import AdminName, require_admin
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import InvalidChange
-
-TENANT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -80,12 +78,8 @@ def post_changes(
     name: str, change_set: ChangeSetIn, runtime: RuntimeDep, admin: AdminName
 ) -> ChangeSetOut:
     """Apply a change set atomically; a tenant at revision 0 is created by it."""
-    if not TENANT_NAME.match(name):
-        raise InvalidChange(
-            f'"{name}" is not a tenant name (lower-case letters, digits and inner hyphens, '
-            "at most 63 characters)",
-            {"tenant": name},
-        )
+    if not is_name(name):
+        raise InvalidChange(f"the tenant in the path is not a valid name: use {NAME_RULE}")
     revision, change_set_id = store.apply_change_set(
         runtime.engine, runtime.keys, name, change_set, admin
     )

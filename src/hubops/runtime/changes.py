@@ -12,25 +12,34 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from hubops.addresses import webhook_url_problem
+from hubops.fields import pattern_rule
 from hubops.fingerprint import SENSITIVE, fingerprint, tenant_key
+from hubops.manifest.models import MAX_API_TOKENS
 from hubops.runtime.api_models import ChangeIn
 from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
-from hubops.state import BODY_MODELS, Body, State, parse_address, secret_address, secret_paths
+from hubops.state import (
+    BODY_MODELS,
+    Body,
+    State,
+    address_problem,
+    parse_address,
+    secret_address,
+    secret_paths,
+)
 from hubops.tokens import token_problem, webhook_secret_problem
-
-MAX_TOKENS = 11
 
 
 @dataclass
 class Outcome:
     state: State
-    touched: list[str] = field(default_factory=list)
+    # Addresses in the order first touched (a dict as an ordered set: change sets are large).
+    touched: dict[str, None] = field(default_factory=dict)
     # (address, body path) -> value; only for secrets sent in this change set
     secret_values: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
@@ -49,20 +58,18 @@ def evaluate(
 
 def _apply_one(tenant: str, key: bytes, index: int, change: ChangeIn, out: Outcome) -> None:
     addr = change.address
+    problem = address_problem(addr)
+    if problem is not None:
+        # The address itself is not echoed: it is what is wrong.
+        raise InvalidChange(f"changes[{index}].address: {problem}", {"index": index})
     where = {"index": index, "address": addr}
-    try:
-        kind, _name, _store = parse_address(addr)
-    except ValueError as exc:
-        raise InvalidChange(f"changes[{index}]: {exc}", where) from None
-    if kind == "admin" and addr != addr.lower():
-        raise InvalidChange(f'changes[{index}]: "{addr}": admin addresses are lower-case', where)
+    kind = parse_address(addr)[0]
     exists = addr in out.state
     if change.action == "create" and exists:
         raise InvalidChange(f"{addr}: cannot create, it already exists", where)
     if change.action in ("update", "delete") and not exists:
         raise InvalidChange(f"{addr}: cannot {change.action}, it does not exist", where)
-    if addr not in out.touched:
-        out.touched.append(addr)
+    out.touched.setdefault(addr)
     if change.action == "delete":
         if change.body is not None or change.secrets:
             raise InvalidChange(f"{addr}: a delete carries no body and no secrets", where)
@@ -89,7 +96,10 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
         model = BODY_MODELS[kind].model_validate(raw)
     except ValidationError as exc:
         problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            {
+                "field": ".".join(str(p) for p in err["loc"]) or "body",
+                "message": _problem_text(err),
+            }
             for err in exc.errors()
         ]
         first = problems[0]
@@ -99,8 +109,6 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
             {**where, "problems": problems},
         ) from None
     body: Body = model.model_dump(mode="json", by_alias=True)
-    if kind == "token" and body["expiresAt"] is not None:
-        _check_timestamp(addr, body["expiresAt"], where)
     if kind == "webhook":
         problem = webhook_url_problem(str(body["url"]))
         if problem:
@@ -108,17 +116,11 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
     return body
 
 
-def _check_timestamp(addr: str, value: str, where: dict[str, Any]) -> None:
-    try:
-        stamp = datetime.fromisoformat(value)
-    except ValueError:
-        stamp = None
-    if stamp is None or stamp.tzinfo is None:
-        raise InvalidChange(
-            f'{addr}: body field "expiresAt" must be an ISO-8601 time with a timezone, '
-            "e.g. 2027-12-31T00:00:00Z",
-            where,
-        )
+def _problem_text(err: ErrorDetails) -> str:
+    """pydantic's message in the manifest rules' words; never the input (`input` is dropped)."""
+    if err["type"] == "string_pattern_mismatch":
+        return pattern_rule(str(err.get("ctx", {}).get("pattern", "")))
+    return err["msg"].removeprefix("Value error, ")
 
 
 def marker_at(body: Body, path: str) -> str | None:
@@ -208,8 +210,8 @@ def check_references(tenant: str, state: State) -> None:
         if credentials is not None and f"credentials/{credentials}" not in state:
             missing(addr, f"credentials/{credentials}")
         tokens += kind == "token"
-    if tokens > MAX_TOKENS:
-        problems.append({"address": "token/*", "problem": f"more than {MAX_TOKENS} tokens"})
+    if tokens > MAX_API_TOKENS:
+        problems.append({"address": "token/*", "problem": f"more than {MAX_API_TOKENS} tokens"})
     if problems:
         first = problems[0]
         what = (
