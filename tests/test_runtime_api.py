@@ -261,7 +261,12 @@ def _bad_change_sets(t: Changes) -> list[tuple[str, list[dict[str, Any]], str, s
     wrong_value = {**token, "secrets": {"value": new_token()}}
     creds = t.credentials("c", {"id": "x"})
     return [
-        ("address", [create("gadget/x", {})], "invalid_change", 'changes[0].address: a resource address is KIND/NAME'),
+        (
+            "address",
+            [create("gadget/x", {})],
+            "invalid_change",
+            "changes[0].address: a resource address is KIND/NAME",
+        ),
         (
             "integration address",
             [create("integration/x", {})],
