@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from hubops.errors import HubopsError, UsageError
+from hubops.plan.parts import ChangeSetTooLarge, encode, split
 from hubops.state import State
 
 RUNTIME_ENV = "HUBOPS_RUNTIME"
@@ -272,9 +273,28 @@ class RuntimeClient:
         return dict(zip(names, found, strict=True))
 
     async def apply_changes(self, name: str, payload: dict[str, Any]) -> int:
-        response = await self._request(
-            "POST", f"/admin/v1/tenants/{_segment(name)}/changes", json=payload
+        """Apply one change set; one too large for a request goes in parts, applied as one."""
+        try:
+            parts = split(payload)
+        except ChangeSetTooLarge as exc:
+            raise ChangeRejected(f"tenant {name} cannot be applied: {exc}") from None
+        for part in parts[:-1]:
+            self._check_change_answer(name, payload, await self._post_change_set(name, part), 202)
+        response = await self._post_change_set(name, parts[-1])
+        self._check_change_answer(name, payload, response, 200)
+        return int(response.json()["revision"])
+
+    async def _post_change_set(self, name: str, body: dict[str, Any]) -> httpx.Response:
+        return await self._request(
+            "POST",
+            f"/admin/v1/tenants/{_segment(name)}/changes",
+            content=encode(body),
+            headers={"Content-Type": "application/json"},
         )
+
+    def _check_change_answer(
+        self, name: str, payload: dict[str, Any], response: httpx.Response, status: int
+    ) -> None:
         if response.status_code == 409:
             _, message, details = self._error(response)
             current = (details or {}).get("currentRevision")
@@ -285,8 +305,7 @@ class RuntimeClient:
         if response.status_code == 422:
             _, message, _ = self._error(response)
             raise ChangeRejected(f"the runtime rejected the changes for tenant {name}: {message}")
-        self._expect(response, 200)
-        return int(response.json()["revision"])
+        self._expect(response, status)
 
     def _expect(self, response: httpx.Response, status: int) -> None:
         if response.status_code != status:

@@ -11,9 +11,10 @@ import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
 from hubops.fields import NAME_RULE, is_name
-from hubops.runtime import cursors, store
+from hubops.runtime import cursors, staging, store
 from hubops.runtime.api_models import (
     AuditChange,
     AuditPage,
@@ -24,6 +25,7 @@ from hubops.runtime.api_models import (
     FingerprintKeyOut,
     LastApplied,
     SecretsRecord,
+    StagedPartOut,
     TenantOut,
     TenantSummary,
 )
@@ -72,17 +74,34 @@ def get_fingerprint_key(runtime: RuntimeDep) -> FingerprintKeyOut:
 
 
 @router.post(
-    "/tenants/{name}/changes", response_model=ChangeSetOut, responses=_errors(409, 413, 422)
+    "/tenants/{name}/changes",
+    response_model=ChangeSetOut,
+    responses={
+        202: {
+            "model": StagedPartOut,
+            "description": "A part of a change set sent in parts was kept; send the next one.",
+        },
+        **_errors(409, 413, 422),
+    },
 )
 def post_changes(
     name: str, change_set: ChangeSetIn, runtime: RuntimeDep, admin: AdminName
-) -> ChangeSetOut:
-    """Apply a change set atomically; a tenant at revision 0 is created by it."""
+) -> ChangeSetOut | JSONResponse:
+    """Apply a change set atomically; a tenant at revision 0 is created by it.
+
+    A change set over the request size limit is sent in parts (`part`); each part
+    but the last is kept (202), and the last applies all of them at once.
+    """
     if not is_name(name):
         raise InvalidChange(f"the tenant in the path is not a valid name: use {NAME_RULE}")
-    revision, change_set_id = store.apply_change_set(
-        runtime.engine, runtime.keys, name, change_set, admin
-    )
+    if change_set.part is None:
+        result = store.apply_change_set(runtime.engine, runtime.keys, name, change_set, admin)
+    else:
+        received = staging.receive_part(runtime.engine, runtime.keys, name, change_set, admin)
+        if isinstance(received, StagedPartOut):
+            return JSONResponse(received.model_dump(), status_code=202)
+        result = received
+    revision, change_set_id = result
     return ChangeSetOut(revision=revision, changeSet=change_set_id)
 
 

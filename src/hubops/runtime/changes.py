@@ -56,30 +56,49 @@ def evaluate(
     return outcome
 
 
-def _apply_one(tenant: str, key: bytes, index: int, change: ChangeIn, out: Outcome) -> None:
+def precheck(changes: Sequence[ChangeIn], part: int) -> None:
+    """Refuse a part of a change set early for what its changes get wrong on their own."""
+    for index, change in enumerate(changes):
+        _standalone(index, change, {"part": part}, f"part {part}: ")
+
+
+def _standalone(
+    index: int, change: ChangeIn, where: dict[str, Any], label: str = ""
+) -> tuple[str, Body | None]:
+    """(kind, validated body) of a change, checked without looking at any state."""
     addr = change.address
     problem = address_problem(addr)
     if problem is not None:
         # The address itself is not echoed: it is what is wrong.
-        raise InvalidChange(f"changes[{index}].address: {problem}", {"index": index})
-    where = {"index": index, "address": addr}
+        raise InvalidChange(
+            f"{label}changes[{index}].address: {problem}", {**where, "index": index}
+        )
+    where = {**where, "index": index, "address": addr}
     kind = parse_address(addr)[0]
+    if change.action == "delete":
+        if change.body is not None or change.secrets:
+            raise InvalidChange(f"{addr}: a delete carries no body and no secrets", where)
+        return kind, None
+    if change.body is None:
+        raise InvalidChange(f"{addr}: a {change.action} needs the whole body", where)
+    return kind, _validated_body(kind, addr, change.body, where)
+
+
+def _apply_one(tenant: str, key: bytes, index: int, change: ChangeIn, out: Outcome) -> None:
+    addr = change.address
+    kind, body = _standalone(index, change, {})
+    where = {"index": index, "address": addr}
     exists = addr in out.state
     if change.action == "create" and exists:
         raise InvalidChange(f"{addr}: cannot create, it already exists", where)
     if change.action in ("update", "delete") and not exists:
         raise InvalidChange(f"{addr}: cannot {change.action}, it does not exist", where)
     out.touched.setdefault(addr)
-    if change.action == "delete":
-        if change.body is not None or change.secrets:
-            raise InvalidChange(f"{addr}: a delete carries no body and no secrets", where)
+    if body is None:
         del out.state[addr]
         for pending in [k for k in out.secret_values if k[0] == addr]:
             del out.secret_values[pending]
         return
-    if change.body is None:
-        raise InvalidChange(f"{addr}: a {change.action} needs the whole body", where)
-    body = _validated_body(kind, addr, change.body, where)
     previous = out.state.get(addr) if change.action == "update" else None
     sent = {path: value.get_secret_value() for path, value in (change.secrets or {}).items()}
     _check_secrets(key, kind, addr, body, previous, sent, where)

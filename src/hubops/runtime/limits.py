@@ -11,9 +11,9 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hubops.plan.parts import MAX_BODY_BYTES
 from hubops.runtime.errors import PayloadTooLarge, error_body
 
-MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 
 
