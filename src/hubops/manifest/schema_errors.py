@@ -27,8 +27,10 @@ Problem = tuple[FieldPath, str, bool]  # (path, message, at_key)
 def field_label(path: FieldPath) -> str:
     out = ""
     for elem in path:
-        if isinstance(elem, int):
-            out += f"[{elem}]"
+        if isinstance(elem, int) or elem == "[key]":
+            out += f"[{elem}]" if isinstance(elem, int) else elem
+        elif has_control(elem):
+            continue  # a key that is itself the problem is not repeated (`[key]` follows)
         else:
             out += f".{elem}" if out else str(elem)
     return out or "document"
