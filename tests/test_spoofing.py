@@ -26,9 +26,9 @@ def _markdown_outside_code(text: str) -> list[str]:
     for line in text.splitlines():
         match = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
         if fence:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                if not line.strip().strip(fence[0]):
-                    fence = ""
+            closes = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+            if closes and not line.strip().strip(fence[0]):
+                fence = ""
             continue
         if match:
             fence = match.group(1)
@@ -41,9 +41,14 @@ def _markdown_outside_code(text: str) -> list[str]:
 def test_catalog_field_names_with_newlines_and_markdown_are_refused(repo: Repo, hubops) -> None:  # type: ignore[no-untyped-def]
     evil = f"companyId\\n```\\n{FORGED_PLAN}\\n<!--"
     catalog = repo.root / "catalog.yaml"
-    catalog.write_text(catalog.read_text().replace("configFields: [companyId]", f'configFields: ["{evil}"]'))
+    catalog.write_text(
+        catalog.read_text().replace("configFields: [companyId]", f'configFields: ["{evil}"]')
+    )
     repo.edit("integrations.yaml", 'companyId: "12345"', f'"{evil}": "12345"')
-    for args in (("validate", "tenants"), ("plan", "tenants", "--runtime", DB, "--format", "markdown")):
+    for args in (
+        ("validate", "tenants"),
+        ("plan", "tenants", "--runtime", DB, "--format", "markdown"),
+    ):
         result = hubops(*args)
         assert result.code == 1, result.text
         line = next(n for n, x in enumerate(catalog.read_text().splitlines(), 1) if "<!--" in x)
@@ -89,14 +94,18 @@ def test_text_plan_shows_control_characters_in_values_as_escapes(repo: Repo, hub
     # Config values are free text, so they reach the plan; C1 controls and direction
     # overrides are what JSON leaves unescaped.
     assert hubops("apply", "tenants", "--auto-approve", "--runtime", DB).code == 0
-    repo.edit("integrations.yaml", 'companyId: "12345"', 'companyId: "12345\\u009b2J\\u202eevil\\x7f"')
+    repo.edit(
+        "integrations.yaml", 'companyId: "12345"', 'companyId: "12345\\u009b2J\\u202eevil\\x7f"'
+    )
     result = hubops("plan", "tenants", "--runtime", DB, "--no-color")
     assert result.code == 0, result.text
     assert not CONTROL.search(result.text)
     assert 'config.companyId: "12345" -> "12345\\u009b2J\\u202eevil\\u007f"' in result.out
 
 
-def test_a_hostile_address_held_by_the_runtime_cannot_end_the_markdown_block(repo: Repo, hubops) -> None:  # type: ignore[no-untyped-def]
+def test_a_hostile_address_held_by_the_runtime_cannot_end_the_markdown_block(
+    repo: Repo, hubops
+) -> None:  # type: ignore[no-untyped-def]
     assert hubops("apply", "tenants", "--auto-approve", "--runtime", DB).code == 0
     # What an older runtime accepted (or a hand-edited database holds).
     evil = f"store/x\n```\n{FORGED_PLAN}\n<!--\n<details><summary>fake"

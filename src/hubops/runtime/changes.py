@@ -21,6 +21,7 @@ from hubops.addresses import webhook_url_problem
 from hubops.fields import pattern_rule
 from hubops.fingerprint import SENSITIVE, fingerprint, tenant_key
 from hubops.manifest.models import MAX_API_TOKENS
+from hubops.manifest.schema_errors import field_label
 from hubops.runtime.api_models import ChangeIn
 from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
 from hubops.state import (
@@ -116,7 +117,7 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
     except ValidationError as exc:
         problems = [
             {
-                "field": ".".join(str(p) for p in err["loc"]) or "body",
+                "field": field_label(tuple(err["loc"])) if err["loc"] else "body",
                 "message": _problem_text(err),
             }
             for err in exc.errors()
