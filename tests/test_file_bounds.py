@@ -178,3 +178,16 @@ def test_unknown_keys_of_a_secrets_file_are_reported_once(repo: Repo, hubops) ->
     assert result.code == 1
     assert result.out.count('unknown field "extras"') == 1, result.out
     assert yaml.safe_load(repo.file("secrets.sops.yaml").read_text())["extras"]
+
+
+def test_a_link_to_something_that_never_ends_is_not_read(repo: Repo, tmp_path: Path) -> None:
+    fifo = tmp_path / "never-written"
+    os.mkfifo(fifo)
+    (repo.tenant / "wait.yaml").symlink_to(fifo)
+    (repo.tenant / "wait.sops.yaml").symlink_to(fifo)
+    for args in (("validate", "tenants"), ("plan", "tenants", "--runtime", DB)):
+        result = run(repo, *args, timeout=60)
+        assert result.returncode == 1
+        assert "tenants/acme/wait.sops.yaml: error: is a symbolic link to a file outside" in (
+            result.stdout + result.stderr
+        )
