@@ -188,3 +188,70 @@ def test_an_invalid_change_in_any_part_applies_nothing(server: Server, applied: 
         assert finish.status_code == 422
         assert "are missing" in finish.json()["error"]["message"]
         assert _state(http) == before
+
+
+@pytest.fixture
+def two_replicas(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two `hubops serve` processes on one PostgreSQL schema, as one service."""
+    import base64
+    import uuid
+
+    import sqlalchemy as sa
+
+    base = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+    admin = sa.create_engine(base)
+    try:
+        with admin.connect():
+            pass
+    except sa.exc.OperationalError:
+        admin.dispose()
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
+    schema = f"hubops_parts_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    key = {"HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    servers: list[Server] = []
+    try:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            servers.append(Server(tmp_path / name, url, extra_env=key).start())
+        yield servers[0], servers[1]
+    finally:
+        for srv in servers:
+            srv.stop()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_parts_sent_to_different_replicas_apply_as_one(two_replicas: tuple[Server, Server]) -> None:
+    a, b = two_replicas
+    stores = [
+        {
+            "address": f"store/s-{i:05d}",
+            "action": "create",
+            "body": {"name": "N" * 190, "timezone": "UTC"},
+        }
+        for i in range(6000)
+    ]
+    tenant = {
+        "address": "tenant/chain",
+        "action": "create",
+        "body": {
+            "displayName": "Chain",
+            "plan": "pro",
+            "settings": {"instantOrdering": False, "termsOfServiceUrl": None},
+        },
+    }
+    parts = split({"baseRevision": 0, "changes": [tenant, *stores], "commit": "c0ffee"})
+    assert len(parts) >= 2
+    with a.client() as http_a, b.client() as http_b:
+        for index, part in enumerate(parts):
+            replica = http_a if index % 2 == 0 else http_b
+            response = _send(replica, part)
+            assert response.status_code == (200 if index == len(parts) - 1 else 202), response.text
+        state = http_a.get("/admin/v1/tenants/chain").json()
+        assert state["revision"] == 1 and len(state["state"]) == 6001
+        audit = http_b.get("/admin/v1/tenants/chain/changes").json()["items"]
+        assert [(r["revision"], r["commit"]) for r in audit] == [(1, "c0ffee")]
