@@ -261,7 +261,12 @@ def _bad_change_sets(t: Changes) -> list[tuple[str, list[dict[str, Any]], str, s
     wrong_value = {**token, "secrets": {"value": new_token()}}
     creds = t.credentials("c", {"id": "x"})
     return [
-        ("address", [create("gadget/x", {})], "invalid_change", '"gadget/x" is not a resource'),
+        (
+            "address",
+            [create("gadget/x", {})],
+            "invalid_change",
+            "changes[0].address: a resource address is KIND/NAME",
+        ),
         (
             "integration address",
             [create("integration/x", {})],
@@ -416,7 +421,7 @@ def test_request_errors_share_one_shape(server: Server, client: httpx.Client) ->
         422,
         "invalid_change",
     )
-    assert '"Bad_Name" is not a tenant name' in error["message"]
+    assert "the tenant in the path is not a valid name" in error["message"]
     assert_error(
         client.get("/admin/v1/tenants/x/changes", params={"limit": 0}), 422, "invalid_request"
     )

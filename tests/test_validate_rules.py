@@ -272,7 +272,7 @@ CASES = [
     Case(
         "bad-timezone",
         [("tenant.yaml", "Europe/Berlin", "Europe/Berln")],
-        'timezone "Europe/Berln" is not an IANA time zone name; did you mean "Europe/Berlin"?',
+        'spec.stores[0].timezone must be an IANA time zone name such as Europe/Berlin or UTC; did you mean "Europe/Berlin"?',
         ("tenant.yaml", "Europe/Berln"),
     ),
     Case(

@@ -3,8 +3,10 @@
 Validation runs in CI, which may have no DNS, so the manifest-side check is
 purely offline: it rejects non-https URLs, `localhost` names and literal IP
 addresses in any notation a URL parser or `inet_aton` would accept (dotted,
-shortened, decimal, octal, hex, IPv4-mapped IPv6). The runtime reuses
-`ip_problem` on every address a name resolves to, at delivery time.
+shortened, decimal, octal, hex, IPv4-mapped IPv6), after mapping the host
+the way a resolver does (`resolved_host`). The runtime resolves that same
+mapped name and reuses `ip_problem` on every address it resolves to, at
+delivery time.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ import os
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
+import idna
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 LOOPBACK_ENV = "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS"
 # Label separators that IDNA (UTS 46) treats as ".".
 _IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+# Unicode categories no host name may keep: controls, format (invisible) characters,
+# unassigned and private-use code points, and every kind of space or separator.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp"})
 
 
 def loopback_allowed() -> bool:
@@ -118,6 +125,44 @@ def literal_host_address(host: str) -> IPAddress | bool | None:
     return parse_ipv4_literal(host)
 
 
+def _host_text(netloc: str) -> str:
+    host = netloc.rpartition("@")[2]
+    return host[: host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+
+
+def resolved_host(host_text: str) -> str | None:
+    """The name a resolver looks up for a URL's host, in ASCII; None when none would accept it.
+
+    Percent-escapes are decoded, then the host goes through the UTS 46 mapping
+    that IDNA resolvers and browsers apply: compatibility forms folded (NFKC:
+    full-width digits, an ideographic full stop as a dot), upper case lowered,
+    ignorable characters such as a soft hyphen or zero-width space removed. So
+    "127.0.0.1" with a soft hyphen is checked as the loopback address it
+    resolves to. Characters still invisible or control after that are refused.
+    Non-ASCII labels come back in their xn-- form.
+    """
+    try:
+        host = idna.uts46_remap(unquote(host_text), std3_rules=False, transitional=False)
+    except idna.IDNAError:
+        return None
+    host = unicodedata.normalize("NFKC", host).translate(_IDNA_DOTS).lower().rstrip(".")
+    if any(unicodedata.category(c) in _INVISIBLE for c in host):
+        return None
+    if host.startswith("["):
+        return host
+    try:
+        return ".".join(
+            label if label.isascii() else idna.alabel(label).decode() for label in host.split(".")
+        )
+    except idna.IDNAError:
+        return None
+
+
+def url_host(url: str) -> str | None:
+    """`resolved_host` of a URL's host (brackets kept on an IPv6 literal)."""
+    return resolved_host(_host_text(urlsplit(url).netloc))
+
+
 def webhook_url_problem(url: str, allow_loopback: bool | None = None) -> str | None:
     """Why `url` may not be a webhook target, checked offline; None when acceptable."""
     if allow_loopback is None:
@@ -127,16 +172,15 @@ def webhook_url_problem(url: str, allow_loopback: bool | None = None) -> str | N
         parts.port  # noqa: B018 -- parsing the port is what rejects "host:99999"
     except ValueError as exc:
         return f"it is not a valid URL ({exc})"
-    host_text = parts.netloc.rpartition("@")[2]
-    if host_text.startswith("["):
-        host_text = host_text[: host_text.find("]") + 1]
-    else:
-        host_text = host_text.split(":", 1)[0]
-    # What a URL parser or resolver would make of the host: percent-escapes decoded and
-    # Unicode folded (an ideographic full stop is a dot), so "127。0。0。1" is caught too.
-    host = unicodedata.normalize("NFKC", unquote(host_text)).translate(_IDNA_DOTS)
-    host = host.lower().rstrip(".")
-    if parts.scheme not in ("https", "http") or not host:
+    if parts.scheme not in ("https", "http") or not _host_text(parts.netloc):
+        return "it must be an absolute https:// URL with a host"
+    host = resolved_host(_host_text(parts.netloc))
+    if host is None:
+        return (
+            "its host contains invisible, control or other characters no name resolver "
+            "accepts; write the host name in plain letters"
+        )
+    if not host:
         return "it must be an absolute https:// URL with a host"
     if "@" in parts.netloc:
         return "it must not contain a user name or password; authenticate with the signature"

@@ -12,16 +12,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from hubops.errors import HubopsError
+from hubops.errors import HubopsError, UsageError
+from hubops.plan.parts import ChangeSetTooLarge, encode, split
 from hubops.state import State
 
 RUNTIME_ENV = "HUBOPS_RUNTIME"
@@ -55,12 +58,58 @@ class LiveTenant:
         return cls(name=name, revision=0, state={})
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def is_remote(target: str) -> bool:
     return target.startswith(("http://", "https://"))
 
 
+def check_target(target: str) -> str:
+    """`target` when it can name a runtime; else UsageError saying why, never quoting a password."""
+    if not _SCHEME.match(target):
+        if not target.strip():
+            raise UsageError("--runtime is empty; pass a runtime URL or a SQLite file path")
+        return target
+    scheme = target.split("://", 1)[0]
+    if scheme not in ("http", "https"):
+        raise UsageError(
+            f'--runtime: "{scheme}://" is not supported; pass an http:// or https:// URL of '
+            "a runtime, or the path of a SQLite file for the embedded runtime"
+        )
+    try:
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 -- parsing the port is what rejects "host:99999"
+    except ValueError:
+        raise UsageError(
+            "--runtime: the URL is not valid (check the host, and that the port is a number "
+            "up to 65535)"
+        ) from None
+    if "@" in parts.netloc:
+        raise UsageError(
+            "--runtime: the URL holds a user name or password; hubops never sends those (the "
+            "admin API authenticates with HUBOPS_ADMIN_TOKEN), so remove them from the URL"
+        )
+    if not parts.hostname:
+        raise UsageError(f"--runtime: the URL has no host; use e.g. {scheme}://hub.example:8080")
+    if parts.query or parts.fragment:
+        raise UsageError("--runtime: the URL must not have a query (?) or fragment (#)")
+    return target
+
+
 def describe(target: str) -> str:
-    return target if is_remote(target) else f"embedded runtime at {target}"
+    """How a runtime is named in output and plan files (a URL's user name and password hidden)."""
+    if not is_remote(target):
+        return f"embedded runtime at {target}"
+    parts = urlsplit(target)
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2])
+    return urlunsplit(parts)
+
+
+def _segment(value: str) -> str:
+    """One URL path segment: a name can never add a segment, a query or a fragment."""
+    return quote(value, safe="")
 
 
 def _admin_token(name_if_single: str) -> tuple[dict[str, str], str]:
@@ -84,14 +133,40 @@ def _embedded_transport(path: Path) -> tuple[httpx.AsyncBaseTransport, str]:
         sqlite_url,
     )
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_database_path(path)
     tokens, token = _admin_token("local")
     settings = RuntimeSettings(
         db_url=sqlite_url(path),
         admin_tokens=tokens,
         master_key=parse_master_key(os.environ.get(MASTER_KEY_ENV)),
     )
-    return httpx.ASGITransport(app=create_app(settings)), token
+    try:
+        return httpx.ASGITransport(app=create_app(settings)), token
+    except OSError as exc:  # e.g. the master key cannot be written beside the database
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise UsageError(
+            f"--runtime {path}: the embedded runtime cannot keep its files there{where}: "
+            f"{exc.strerror or type(exc).__name__}; pass a path in a folder you can write to"
+        ) from None
+
+
+def _check_database_path(path: Path) -> None:
+    """Say what is wrong with a SQLite path before anything is created for it."""
+    if path.is_dir():
+        raise UsageError(f"--runtime {path} is a folder; pass the path of a SQLite file in it")
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(
+            f"--runtime {path}: {existing} is a file, not a folder; pass a path whose folders "
+            "exist or can be created"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--runtime {path}: its folder {path.parent} cannot be created "
+            f"({exc.strerror or type(exc).__name__}); pass a path in a folder you can write to"
+        ) from None
 
 
 class RuntimeClient:
@@ -99,13 +174,14 @@ class RuntimeClient:
 
     def __init__(self, http: httpx.AsyncClient, target: str) -> None:
         self._http = http
-        self.target = target
+        self.target = describe(target)
         self.requests = 0
         self._limit = asyncio.Semaphore(PARALLEL_REQUESTS)
 
     @classmethod
     @asynccontextmanager
     async def open(cls, target: str) -> AsyncIterator[RuntimeClient]:
+        check_target(target)
         if is_remote(target):
             from hubops.runtime.settings import ADMIN_TOKEN_ENV
 
@@ -113,7 +189,7 @@ class RuntimeClient:
             if not raw:
                 raise RuntimeClientError(
                     f"{ADMIN_TOKEN_ENV} is not set; set it to the admin token of the runtime "
-                    f"at {target}"
+                    f"at {describe(target)}"
                 )
             _, token = _admin_token("admin")
             transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(retries=2)
@@ -167,7 +243,7 @@ class RuntimeClient:
 
     async def get_tenant(self, name: str) -> LiveTenant:
         """The live tenant, or an empty one at revision 0 when the runtime does not hold it."""
-        response = await self._request("GET", f"/admin/v1/tenants/{name}")
+        response = await self._request("GET", f"/admin/v1/tenants/{_segment(name)}")
         if response.status_code == 404:
             return LiveTenant.absent(name)
         self._expect(response, 200)
@@ -197,7 +273,28 @@ class RuntimeClient:
         return dict(zip(names, found, strict=True))
 
     async def apply_changes(self, name: str, payload: dict[str, Any]) -> int:
-        response = await self._request("POST", f"/admin/v1/tenants/{name}/changes", json=payload)
+        """Apply one change set; one too large for a request goes in parts, applied as one."""
+        try:
+            parts = split(payload)
+        except ChangeSetTooLarge as exc:
+            raise ChangeRejected(f"tenant {name} cannot be applied: {exc}") from None
+        for part in parts[:-1]:
+            self._check_change_answer(name, payload, await self._post_change_set(name, part), 202)
+        response = await self._post_change_set(name, parts[-1])
+        self._check_change_answer(name, payload, response, 200)
+        return int(response.json()["revision"])
+
+    async def _post_change_set(self, name: str, body: dict[str, Any]) -> httpx.Response:
+        return await self._request(
+            "POST",
+            f"/admin/v1/tenants/{_segment(name)}/changes",
+            content=encode(body),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def _check_change_answer(
+        self, name: str, payload: dict[str, Any], response: httpx.Response, status: int
+    ) -> None:
         if response.status_code == 409:
             _, message, details = self._error(response)
             current = (details or {}).get("currentRevision")
@@ -208,8 +305,7 @@ class RuntimeClient:
         if response.status_code == 422:
             _, message, _ = self._error(response)
             raise ChangeRejected(f"the runtime rejected the changes for tenant {name}: {message}")
-        self._expect(response, 200)
-        return int(response.json()["revision"])
+        self._expect(response, status)
 
     def _expect(self, response: httpx.Response, status: int) -> None:
         if response.status_code != status:

@@ -8,6 +8,7 @@ planning the result gives "No changes" once the secrets are filled in.
 
 from __future__ import annotations
 
+import io
 import os
 from collections import Counter
 from pathlib import Path
@@ -17,9 +18,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hubops import schemas
+from hubops.diagnostics import display_path
+from hubops.errors import UsageError
+from hubops.files import write_text
+from hubops.manifest.load import is_secrets_file
 from hubops.state import State, parse_address
 
 API_VERSION = "hubops/v1"
+EXAMPLE_NAME = "secrets.sops.yaml.example"
 
 
 def _flow(items: list[str]) -> CommentedSeq:
@@ -171,30 +177,56 @@ def schema_header(out: Path, kind: str) -> str:
 NO_SCHEMAS = "# Generate editor schemas with `hubops schema` to get completion here.\n"
 
 
-def write_documents(path: Path, docs: list[CommentedMap], note: str = "") -> None:
+def write_documents(
+    path: Path, docs: list[CommentedMap], note: str = "", replace: bool = False
+) -> None:
     """Write `docs`, each led by its schema modeline; `note` follows the first one's."""
     yaml = YAML(typ="rt")
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100
-    with path.open("w", encoding="utf-8") as handle:
-        for index, doc in enumerate(docs):
-            header = schema_header(path.parent, str(doc["kind"]))
-            if index:
-                handle.write("---\n")
-            else:
-                header = (header or NO_SCHEMAS) + note
-            handle.write(header)
-            yaml.dump(doc, handle)
+    text = io.StringIO()
+    for index, doc in enumerate(docs):
+        header = schema_header(path.parent, str(doc["kind"]))
+        if index:
+            text.write("---\n")
+        else:
+            header = (header or NO_SCHEMAS) + note
+        text.write(header)
+        yaml.dump(doc, text)
+    write_text(path, text.getvalue(), replace=replace)
+
+
+def _existing(out: Path) -> list[str]:
+    """What in `out` import would write or collide with: manifests and the secrets template."""
+    if not out.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in out.iterdir()
+        if (p.suffix in (".yaml", ".yml") or p.name == EXAMPLE_NAME) and not is_secrets_file(p)
+    )
 
 
 def import_tenant(
-    name: str, state: State, out: Path, origin: str = ""
+    name: str, state: State, out: Path, origin: str = "", force: bool = False
 ) -> tuple[list[Path], list[str]]:
     """Write the tenant's manifests into `out`; returns the files written and any warnings.
 
     `origin` (e.g. "revision 4 at https://hub.example") becomes a comment on each file.
+    Files already in `out` are replaced only with `force`, and never written through.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    existing = _existing(out)
+    if existing and not force:
+        raise UsageError(
+            f"{display_path(out)} already holds manifests ({', '.join(existing)}); import into "
+            "an empty folder, or pass --force to replace the files import writes"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the folder {display_path(out)}: {exc.strerror or type(exc).__name__}"
+        ) from None
     integrations, warnings = integration_documents(state)
     files: list[tuple[str, list[CommentedMap]]] = [
         ("tenant.yaml", [tenant_document(name, state)]),
@@ -206,9 +238,15 @@ def import_tenant(
         if docs:
             path = out / file_name
             note = f"# Imported by `hubops import` from {origin}.\n" if origin else ""
-            write_documents(path, docs, note)
+            write_documents(path, docs, note, force)
             written.append(path)
-    example = out / "secrets.sops.yaml.example"
-    example.write_text(secrets_example(state, name), encoding="utf-8")
+    example = out / EXAMPLE_NAME
+    write_text(example, secrets_example(state, name), replace=force)
     written.append(example)
+    kept = sorted(set(existing) - {p.name for p in written})
+    if kept:
+        warnings.append(
+            f"{display_path(out)} also holds {', '.join(kept)}, which import did not write; "
+            "remove what duplicates the imported manifests"
+        )
     return written, warnings

@@ -13,13 +13,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from hubops.fields import (
+    NAME_RULE,
+    FieldKey,
+    HttpsUrl,
+    Name,
+    Quantity,
+    ShopId,
+    Text,
+    Timezone,
+    UtcTimestamp,
+    WebhookUrl,
+    has_control,
+    is_email,
+    is_name,
+)
 from hubops.manifest.models import EventType, Plan, Role, Scope
 
 Body = dict[str, Any]
 State = dict[str, Body]
 
+# Long enough for integration/NAME@STORE and admin/EMAIL; the runtime's column holds 400.
+MAX_ADDRESS = 400
 KINDS = ("tenant", "store", "license", "admin", "integration", "credentials", "token", "webhook")
 # Where each kind's secrets sit in its body (field names holding markers).
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"token": ("value",), "webhook": ("secret",)}
@@ -37,23 +54,23 @@ class _Body(BaseModel):
 
 class TenantSettingsBody(_Body):
     instantOrdering: StrictBool
-    termsOfServiceUrl: StrictStr | None
+    termsOfServiceUrl: HttpsUrl | None
 
 
 class TenantBody(_Body):
-    displayName: StrictStr
+    displayName: Text
     plan: Plan
     settings: TenantSettingsBody
 
 
 class StoreBody(_Body):
-    name: StrictStr
-    timezone: StrictStr
+    name: Text
+    timezone: Timezone
 
 
 class LicenseBody(_Body):
-    quantity: StrictInt | None
-    stores: list[StrictStr]
+    quantity: Quantity | None
+    stores: list[Name]
 
 
 class AdminBody(_Body):
@@ -61,30 +78,30 @@ class AdminBody(_Body):
 
 
 class IntegrationBody(_Body):
-    partner: StrictStr
+    partner: Name
     enabled: StrictBool
-    config: dict[StrictStr, StrictStr]
-    shopId: StrictStr | None
-    credentials: StrictStr | None
+    config: dict[FieldKey, StrictStr]
+    shopId: ShopId | None
+    credentials: Name | None
 
 
 class CredentialsBody(_Body):
     """`fields` maps each credential field name to its sensitive marker."""
 
-    fields: dict[StrictStr, Sensitive]
+    fields: dict[FieldKey, Sensitive]
 
 
 class TokenBody(_Body):
     scopes: list[Scope]
-    stores: list[StrictStr] | None
-    expiresAt: StrictStr | None
+    stores: list[Name] | None
+    expiresAt: UtcTimestamp | None
     value: Sensitive
 
 
 class WebhookBody(_Body):
-    url: StrictStr
+    url: WebhookUrl
     events: list[EventType]
-    stores: list[StrictStr] | None
+    stores: list[Name] | None
     enabled: StrictBool
     secret: Sensitive
 
@@ -118,6 +135,32 @@ def parse_address(addr: str) -> tuple[str, str, str | None]:
     if not at or not name or not store:
         raise ValueError(f'"{addr}": an integration address is integration/NAME@STORE')
     return kind, name, store
+
+
+def address_problem(addr: str) -> str | None:
+    """Why `addr` is not an address a manifest could produce, or None.
+
+    The runtime refuses such addresses, so live state only ever holds what
+    `plan` can diff and `import` can write back as manifests.
+    """
+    if len(addr) > MAX_ADDRESS or has_control(addr):
+        return f"an address has at most {MAX_ADDRESS} characters and no control characters"
+    try:
+        kind, name, store = parse_address(addr)
+    except ValueError:
+        kind = addr.partition("/")[0]
+        if kind == "integration":
+            return "an integration address is integration/NAME@STORE"
+        return f"a resource address is KIND/NAME, with KIND one of {', '.join(KINDS)}"
+    if kind == "license":
+        return None if name == "integrationHub" else "the only license is license/integrationHub"
+    if kind == "admin":
+        if not is_email(name) or name != name.lower():
+            return "an admin address is admin/EMAIL, with a lower-case e-mail address"
+        return None
+    if not is_name(name) or (store is not None and not is_name(store)):
+        return f"names and store ids in addresses must be valid names ({NAME_RULE})"
+    return None
 
 
 def secret_paths(kind: str, body: Body) -> list[str]:

@@ -3,11 +3,13 @@
 Exit codes are the contract's: 0 success, 1 any error (including usage
 errors, which click would otherwise report with 2), 2 only for pending
 changes under `--detailed-exitcode`. Every error is rendered here, once,
-as a short paragraph without a traceback (HUBOPS_DEBUG=1 shows one).
+as a short paragraph without a traceback (HUBOPS_DEBUG=1 shows one), and
+with any control character in it escaped (it may quote a flag or a name).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -27,6 +29,7 @@ from hubops.cli.status import status_command
 from hubops.cli.validate import validate_command
 from hubops.errors import ConfigError, HubopsError
 from hubops.render.diagnostics import echo_diagnostics
+from hubops.render.escape import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -66,13 +69,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 1
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)
+        for line in shown.getvalue().splitlines():
+            click.echo(printable(line), err=True)
         return 1
     except ConfigError as exc:
         echo_diagnostics(exc.diagnostics, err=True)
         return exc.exit_code
     except HubopsError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
+        click.echo(f"Error: {printable(exc.format_message())}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

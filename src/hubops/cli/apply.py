@@ -27,6 +27,7 @@ from hubops.plan.model import Counts, Plan, TenantPlan
 from hubops.plan.planner import LiveRecord
 from hubops.reconcile import Planned, TenantResult, apply_tenants, commit_from_env, make_plan
 from hubops.render.diagnostics import echo_diagnostics
+from hubops.render.escape import printable
 from hubops.render.text import render_text
 
 
@@ -103,10 +104,10 @@ def _report(results: list[TenantResult], tenants: dict[str, TenantPlan]) -> int:
     for result in sorted(results, key=lambda r: r.name):
         if result.error is None:
             done += tenants[result.name].counts
-            click.echo(f"{result.name}: applied (revision {result.revision})")
+            click.echo(f"{printable(result.name)}: applied (revision {result.revision})")
         else:
             failed += 1
-            click.echo(f"{result.name}: failed: {result.error}", err=True)
+            click.echo(f"{printable(result.name)}: failed: {printable(result.error)}", err=True)
     click.echo(
         f"Apply complete! Resources: {done.add} added, {done.change} changed, "
         f"{done.destroy} destroyed."

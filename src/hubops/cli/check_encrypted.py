@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from hubops.diagnostics import display_path
 from hubops.manifest.load import SOPS_CONFIG_NAME, read_secrets_file
+from hubops.render.diagnostics import format_text
 
 
 @click.command("check-encrypted")
@@ -26,7 +26,7 @@ def check_encrypted_command(files: tuple[Path, ...]) -> int:
         _, problems = read_secrets_file(path)
         for problem in problems:
             failed += 1
-            click.echo(f"{display_path(path)}: error: {problem.message}", err=True)
+            click.echo(format_text(problem), err=True)
     if failed:
         click.echo(
             f"{failed} secrets file(s) are not safely encrypted; encrypt them with sops.", err=True

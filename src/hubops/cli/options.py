@@ -29,12 +29,20 @@ tenant_option = click.option(
     help="Only this tenant (repeatable).",
 )
 
+
+def _runtime(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from hubops.client import check_target
+
+    return check_target(value)
+
+
 runtime_option = click.option(
     "--runtime",
     envvar="HUBOPS_RUNTIME",
     default=".hubops/state.db",
     show_default=True,
     metavar="URL_OR_PATH",
+    callback=_runtime,
     help="Runtime URL (http/https), or a SQLite file to run the runtime in-process.",
 )
 

@@ -20,6 +20,8 @@ from hubops.cli.options import (
 )
 from hubops.cli.progress import progress
 from hubops.client import RuntimeClient, describe
+from hubops.errors import UsageError
+from hubops.files import write_text
 from hubops.manifest.load import tenant_folders
 from hubops.plan import planfile
 from hubops.reconcile import Planned, make_plan
@@ -44,10 +46,11 @@ def tenant_count(root: Path, names: list[str] | None) -> int:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: its folder cannot be created ({exc.strerror})") from None
+    write_text(path, text, replace=True)
 
 
 @click.command("plan")

@@ -14,6 +14,7 @@ import click
 from hubops.cli.options import catalog_option, runtime_option
 from hubops.client import RuntimeClient, describe
 from hubops.reconcile import make_plan
+from hubops.render.escape import printable
 
 
 @dataclass
@@ -71,7 +72,7 @@ def _table(rows: list[Row], with_drift: bool) -> str:
             str(applied.get("by") or "-"),
             str(applied.get("commit") or "-")[:12],
         ]
-        lines.append(cells + ([row.drift or "-"] if with_drift else []))
+        lines.append([printable(c) for c in cells] + ([row.drift or "-"] if with_drift else []))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

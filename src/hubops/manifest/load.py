@@ -7,6 +7,8 @@ makes sense together (that is `validate`). Every document keeps its
 
 from __future__ import annotations
 
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
@@ -17,13 +19,16 @@ from hubops.diagnostics import Diagnostic, FieldPath, Severity, did_you_mean, di
 from hubops.manifest.models import ALL_KINDS, TENANT_KINDS, Document, PartnerCatalog
 from hubops.manifest.schema_errors import schema_problems
 from hubops.manifest.secrets import encryption_problem
-from hubops.manifest.yamlio import SyntaxProblem, load_documents
+from hubops.manifest.yamlio import SyntaxProblem, load_documents, secrets_structure_problem
 
 T = TypeVar("T")
 D = TypeVar("D", bound=BaseModel)
 
 SECRETS_SUFFIX = ".sops.yaml"
 SOPS_CONFIG_NAME = ".sops.yaml"
+# Bounds on what one file may cost to read and check (the message names them).
+MAX_MANIFEST_BYTES = 5 * 1024 * 1024
+MAX_SECRETS_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -82,19 +87,40 @@ class TenantSources:
     broken_secrets: bool = False
 
 
-def _read_text(path: Path) -> str | Diagnostic:
+def _read_text(path: Path, limit: int, what: str) -> str | Diagnostic:
+    """The file's text, read no further than `limit` bytes (a larger file is refused)."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return file_diag(path, "is not UTF-8 text; save it as UTF-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            return file_diag(path, f"is not a regular file; a {what} must be a plain file")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         return file_diag(path, f"cannot be read: {exc.strerror}")
+    if len(data) > limit:
+        return file_diag(
+            path,
+            f"is larger than {limit // (1024 * 1024)} MiB, the limit for a {what}; "
+            "split its content over several files",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return file_diag(path, "is not UTF-8 text; save it as UTF-8")
 
 
-def _parse(path: Path) -> list[Any] | Diagnostic:
-    text = _read_text(path)
+def _parse(
+    path: Path,
+    limit: int = MAX_MANIFEST_BYTES,
+    what: str = "manifest file",
+    precheck: Callable[[str], SyntaxProblem | None] | None = None,
+) -> list[Any] | Diagnostic:
+    """Every document of the file, or a Diagnostic saying why it cannot be read."""
+    text = _read_text(path, limit, what)
     if isinstance(text, Diagnostic):
         return text
+    problem = precheck(text) if precheck is not None else None
+    if problem is not None:
+        return file_diag(path, problem.message, problem.line, problem.column)
     docs = load_documents(text)
     if isinstance(docs, SyntaxProblem):
         return file_diag(path, docs.message, docs.line, docs.column)
@@ -168,7 +194,7 @@ def _kind_problem(kind: object, kinds: dict[str, type[Document]], source: Source
 
 
 def read_secrets_file(path: Path) -> tuple[EncryptedFile | None, list[Diagnostic]]:
-    docs = _parse(path)
+    docs = _parse(path, MAX_SECRETS_BYTES, "secrets file", secrets_structure_problem)
     if isinstance(docs, Diagnostic):
         return None, [docs]
     source = Source(display_path(path), 0)
@@ -189,11 +215,40 @@ def is_secrets_file(path: Path) -> bool:
     return path.name.endswith(SECRETS_SUFFIX) and path.name != SOPS_CONFIG_NAME
 
 
+def _outside(path: Path, root: Path, what: str) -> Diagnostic | None:
+    """A link that leads out of the tenants root is refused, never followed and read."""
+    if path.resolve().is_relative_to(root):
+        return None
+    return file_diag(
+        path,
+        f"is a symbolic link to a {what} outside the tenants root; hubops reads only what is "
+        f"inside it, so replace the link by the {what} itself",
+    )
+
+
 def read_tenant_folder(folder: Path) -> TenantSources:
+    """Everything in one tenant folder of a tenants root (the folder's parent)."""
     sources = TenantSources(name=folder.name, folder=folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    root = folder.parent.resolve()
+    escape = _outside(folder, root, "folder")
+    if escape is not None:
+        sources.diagnostics.append(escape)
+        sources.broken_kinds.add("*")
+        return sources
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if (p.is_symlink() or p.is_file()) and not p.name.startswith(".")
+    )
     yaml_files = [p for p in files if p.suffix in (".yaml", ".yml")]
-    if not yaml_files:
+    for path in [p for p in yaml_files if p.is_symlink()]:
+        escape = _outside(path, root, "file")
+        if escape is not None:
+            sources.diagnostics.append(escape)
+            sources.broken_kinds.add("*")
+            sources.broken_secrets |= is_secrets_file(path)
+            yaml_files.remove(path)
+    if not yaml_files and not sources.diagnostics:
         sources.diagnostics.append(
             file_diag(
                 folder,

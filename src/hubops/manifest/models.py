@@ -5,7 +5,9 @@ pydantic's error locations and the generated JSON Schemas speak the
 manifest's own words. Every model forbids unknown fields. Scalars are
 strict where YAML would otherwise coerce silently (`"2"` as a quantity,
 `yes` as a boolean). Rules that need more than one field or document
-(licensed stores, partners, secrets) live in `validate`.
+(licensed stores, partners, secrets) live in `validate`. The field types
+(names, texts, keys, URLs, time zones) come from `hubops.fields`, which the
+runtime's change-set bodies use too.
 
 A few rules of `validate` are also said in the generated JSON Schemas, so
 that editors flag them as they are typed: lists that must not repeat an
@@ -19,33 +21,35 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
-API_VERSION = "hubops/v1"
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-NAME_RULE = (
-    "lowercase letters, digits and '-', 1 to 63 characters, "
-    "starting and ending with a letter or digit"
+from hubops.fields import (
+    HTTPS_PATTERN,
+    Email,
+    FieldKey,
+    HttpsUrl,
+    Name,
+    Quantity,
+    ShopId,
+    Text,
+    Timezone,
+    UtcDatetime,
+    WebhookUrl,
 )
+
+API_VERSION = "hubops/v1"
 MAX_API_TOKENS = 11
 
-Name = Annotated[StrictStr, Field(pattern=NAME_PATTERN)]
-Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-HTTPS_URL_PATTERN = r"^https://[^\s/?#]+[^\s]*$"
-HttpsUrl = Annotated[StrictStr, Field(pattern=HTTPS_URL_PATTERN, max_length=2048)]
 # For the JSON Schemas only: validate reports a repeated entry itself, at its position.
 UNIQUE: JsonDict = {"uniqueItems": True}
 Names = Annotated[list[Name], Field(json_schema_extra=UNIQUE)]
-Email = Annotated[StrictStr, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 Plan = Literal["pro", "enterprise"]
 Role = Literal["owner", "admin"]
@@ -88,7 +92,7 @@ class Document(Model):
 class Store(Model):
     id: Name
     name: Text
-    timezone: StrictStr = "UTC"
+    timezone: Timezone = "UTC"
 
 
 class Settings(Model):
@@ -97,7 +101,7 @@ class Settings(Model):
 
 
 class IntegrationHubLicense(Model):
-    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    quantity: Quantity | None = None
     stores: Names = []
 
 
@@ -133,8 +137,8 @@ class IntegrationSpec(Model):
     enabled: StrictBool = True
     # validate refuses false with the reason; the schema lets editors say so too.
     accept_terms: Annotated[StrictBool, Field(json_schema_extra={"const": True})]
-    config: dict[StrictStr, StrictStr] = {}
-    shop_mapping: dict[Name, Annotated[StrictStr, Field(min_length=1)]] = {}
+    config: dict[FieldKey, StrictStr] = {}
+    shop_mapping: dict[Name, ShopId] = {}
     credentials: Name | None = None
 
 
@@ -149,7 +153,7 @@ class Integration(Document):
 class ApiTokenSpec(Model):
     scopes: Annotated[list[Scope], Field(min_length=1, json_schema_extra=UNIQUE)]
     stores: Names | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class ApiToken(Document):
@@ -163,10 +167,7 @@ class ApiToken(Document):
 class WebhookSpec(Model):
     # validate checks the URL with the offline SSRF rules (addresses.py), which also admit
     # http to loopback in development; the schema says what production needs: https.
-    url: Annotated[
-        StrictStr,
-        Field(min_length=1, max_length=2048, json_schema_extra={"pattern": HTTPS_URL_PATTERN}),
-    ]
+    url: Annotated[WebhookUrl, Field(json_schema_extra={"pattern": HTTPS_PATTERN})]
     events: Annotated[list[EventType], Field(min_length=1, json_schema_extra=UNIQUE)]
     stores: Names | None = None
     enabled: StrictBool = True
@@ -184,12 +185,8 @@ class Partner(Model):
     id: Name
     name: Text
     category: Category
-    credential_fields: Annotated[
-        list[Annotated[StrictStr, Field(min_length=1)]], Field(json_schema_extra=UNIQUE)
-    ] = []
-    config_fields: Annotated[
-        list[Annotated[StrictStr, Field(min_length=1)]], Field(json_schema_extra=UNIQUE)
-    ] = []
+    credential_fields: Annotated[list[FieldKey], Field(json_schema_extra=UNIQUE)] = []
+    config_fields: Annotated[list[FieldKey], Field(json_schema_extra=UNIQUE)] = []
     requires_shop_mapping: StrictBool = False
     live_operations: StrictBool = Field(
         default=False,
@@ -220,7 +217,7 @@ class SecretsFile(Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    credentials: dict[Name, dict[StrictStr, StrictStr]] = {}
+    credentials: dict[Name, dict[FieldKey, StrictStr]] = {}
     tokens: dict[Name, StrictStr] = {}
     webhooks: dict[Name, StrictStr] = {}
 

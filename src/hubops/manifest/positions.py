@@ -1,9 +1,11 @@
-"""Line and column for diagnostics, from a round-trip parse of only the files that need them.
+"""Line and column for diagnostics, from a second parse of only the files that need them.
 
-ruamel.yaml's round-trip loader records where every key, value and item
-starts. It is much slower than libyaml, so validation never pays for it on
-valid files: a diagnostic names its place as (document, field path) and is
-resolved here, one parse per file that has problems.
+libyaml's composer keeps where every node starts; the first parse skips
+that step's output for speed, so a diagnostic names its place as (document,
+field path) and is resolved here, one compose per file that has problems.
+Composing uses the same parser and scalar resolution as loading, so both
+always agree on what a value is (a date-like text stays a text here too),
+aliases are not expanded, and the walk down a field path is a loop.
 """
 
 from __future__ import annotations
@@ -12,69 +14,87 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+import yaml
 
 from hubops.diagnostics import Diagnostic, FieldPath
+from hubops.manifest.load import MAX_MANIFEST_BYTES
+from hubops.manifest.yamlio import CoreLoader
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+Position = tuple[int, int]
 
 
-def _round_trip_documents(path: Path) -> list[Any]:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
+def _documents(path: Path, limit: int) -> list[yaml.Node]:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return list(yaml.load_all(handle))
-    except Exception:  # the fast parser already reported syntax problems
-        return []
+        if path.stat().st_size > limit:
+            return []  # refused before any diagnostic that needs a position
+        text = path.read_text(encoding="utf-8")
+        return list(yaml.compose_all(text, Loader=CoreLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []  # the first parse already reported why
 
 
-def _start(node: Any) -> tuple[int, int] | None:
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    return int(lc.line), int(lc.col)
+def _start(node: yaml.Node) -> Position:
+    return node.start_mark.line, node.start_mark.column
 
 
-def locate(document: Any, path: FieldPath, at_key: bool) -> tuple[int, int] | None:
-    """0-based (line, column) of `path` in a round-trip document, or of its deepest part."""
+def _entry(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    """The (key, value) nodes of `key`, looking into `<<` merges as a loader would."""
+    pending, seen = [node], set()
+    while pending:
+        mapping = pending.pop(0)
+        if id(mapping) in seen:
+            continue
+        seen.add(id(mapping))
+        merged: list[yaml.MappingNode] = []
+        for key_node, value_node in mapping.value:
+            if key_node.tag == MERGE_TAG:
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                merged += [m for m in sources if isinstance(m, yaml.MappingNode)]
+            elif isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return key_node, value_node
+        pending += merged
+    return None
+
+
+def locate(document: yaml.Node, path: FieldPath, at_key: bool) -> Position | None:
+    """0-based (line, column) of `path` in a composed document, or of its deepest part."""
     node = document
     best = _start(node)
     for index, elem in enumerate(path):
         last = index == len(path) - 1
-        if isinstance(node, CommentedMap) and elem in node:
-            key_pos = node.lc.key(elem)
-            value = node[elem]
-            value_pos = node.lc.value(elem)
+        if isinstance(node, yaml.MappingNode):
+            entry = _entry(node, str(elem))
+            if entry is None:
+                break
+            key_node, value_node = entry
             if last and at_key:
-                return int(key_pos[0]), int(key_pos[1])
-            best = (
-                (int(value_pos[0]), int(value_pos[1]))
-                if last
-                else (
-                    int(key_pos[0]),
-                    int(key_pos[1]),
-                )
-            )
-            node = value
-        elif isinstance(node, CommentedSeq) and isinstance(elem, int) and 0 <= elem < len(node):
-            line, col = node.lc.item(elem)
-            best = (int(line), int(col))
-            node = node[elem]
+                return _start(key_node)
+            best = _start(value_node) if last else _start(key_node)
+            node = value_node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(elem, int):
+            if not 0 <= elem < len(node.value):
+                break
+            node = node.value[elem]
+            best = _start(node)
         else:
             break
     return best
 
 
-def resolve_positions(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+def resolve_positions(
+    diagnostics: Iterable[Diagnostic], limit: int = MAX_MANIFEST_BYTES
+) -> list[Diagnostic]:
     """Fill in line and column of every diagnostic that names a document and path."""
     pending: dict[str, list[Diagnostic]] = defaultdict(list)
     done: list[Diagnostic] = []
     for diag in diagnostics:
         (pending[diag.file] if diag.document is not None and not diag.line else done).append(diag)
     for file, diags in pending.items():
-        documents = _round_trip_documents(Path(file))
+        documents = _documents(Path(file), limit)
         for diag in diags:
             assert diag.document is not None
             pos = None
@@ -85,5 +105,7 @@ def resolve_positions(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return done
 
 
-def resolve_sorted(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
-    return sorted(resolve_positions(diagnostics))
+def resolve_sorted(
+    diagnostics: Sequence[Diagnostic], limit: int = MAX_MANIFEST_BYTES
+) -> list[Diagnostic]:
+    return sorted(resolve_positions(diagnostics, limit))

@@ -9,7 +9,7 @@ its values.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,20 @@ from typing import Any
 from hubops.diagnostics import Diagnostic, did_you_mean
 from hubops.errors import ConfigError, UsageError
 from hubops.manifest.desired import Catalog, SecretKeys, TenantConfig
-from hubops.manifest.load import EncryptedFile, read_catalog, read_tenant_folder, tenant_folders
+from hubops.manifest.load import (
+    EncryptedFile,
+    Sourced,
+    read_catalog,
+    read_tenant_folder,
+    tenant_folders,
+)
 from hubops.manifest.positions import resolve_sorted
 from hubops.manifest.secret_checks import duplicate_tokens, secret_keys, secret_values
 from hubops.manifest.secrets import decrypt_many
 from hubops.manifest.validate import check_catalog, check_tenant
+from hubops.plan.normalize import desired_state
+from hubops.plan.parts import PART_BUDGET, limit_text, oversized_bodies
+from hubops.state import parse_address
 
 
 @dataclass
@@ -67,6 +76,37 @@ def check_root(root: Path) -> Path:
             f'tenants root "{root}" is not a folder; pass the folder holding one folder per tenant'
         )
     return root
+
+
+_PLACEHOLDER_FINGERPRINT = "hmac-sha256:" + "0" * 32  # the size of a real one
+
+
+def too_large(config: TenantConfig) -> list[Diagnostic]:
+    """A resource too big to be sent even in a change set of several parts (SPEC 8)."""
+    # A body's JSON is at most a few times the YAML declaring it: small tenants are skipped.
+    files = [p for p in config.folder.iterdir() if p.suffix in (".yaml", ".yml")]
+    if sum(p.stat().st_size for p in files) * 8 < PART_BUDGET:
+        return []
+    state = desired_state(config, lambda _addr: _PLACEHOLDER_FINGERPRINT)
+    diags = []
+    for addr, size in oversized_bodies(state):
+        kind, name, _ = parse_address(addr)
+        by_kind: dict[str, Mapping[str, Sourced[Any]]] = {
+            "integration": config.integrations,
+            "token": config.tokens,
+            "webhook": config.webhooks,
+        }
+        documents = by_kind.get(kind, {})
+        declared = documents.get(name, config.tenant).source
+        diags.append(
+            declared.diag(
+                f"tenant {config.name} is too large to apply: {addr} would be sent as one change "
+                f"of {size:,} bytes, more than one request to the runtime may carry (its limit is "
+                f"{limit_text()}, and a resource is never split); make it smaller",
+                "spec",
+            )
+        )
+    return diags
 
 
 def load_project(
@@ -125,6 +165,8 @@ def load_project(
         if config is not None:
             tenants[tenant.name] = config
     diags += duplicate_tokens(all_values)
+    for config in tenants.values():
+        diags += too_large(config)
     timings.checks += time.perf_counter() - started
 
     started = time.perf_counter()

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from hubops.diagnostics import FieldPath, did_you_mean, one_of
-from hubops.manifest.models import NAME_RULE
+from hubops.fields import has_control, pattern_rule
 
 Problem = tuple[FieldPath, str, bool]  # (path, message, at_key)
 
@@ -27,8 +27,10 @@ Problem = tuple[FieldPath, str, bool]  # (path, message, at_key)
 def field_label(path: FieldPath) -> str:
     out = ""
     for elem in path:
-        if isinstance(elem, int):
-            out += f"[{elem}]"
+        if isinstance(elem, int) or elem == "[key]":
+            out += f"[{elem}]" if isinstance(elem, int) else elem
+        elif has_control(elem):
+            continue  # a key that is itself the problem is not repeated (`[key]` follows)
         else:
             out += f".{elem}" if out else str(elem)
     return out or "document"
@@ -107,6 +109,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):
+        if has_control(value):
+            return "a text with control characters"
         return f'the text "{value}"' if len(value) <= 60 else "a long text"
     if isinstance(value, list):
         return "a list"
@@ -139,14 +143,9 @@ def _message(model: type[BaseModel], err: ErrorDetails, echo: bool) -> Problem:
         return path, f"{label} must be one of {one_of(choices)}{got}{hint}", False
     if kind == "string_pattern_mismatch":
         pattern = str(err.get("ctx", {}).get("pattern", ""))
-        got = f'"{value}" ' if echo else ""
-        if "a-z0-9" in pattern:
-            return path, f"{label} {got}is not a valid name: use {NAME_RULE}", False
-        if pattern.startswith("^https"):
-            return path, f"{label} {got}must be an https:// URL", False
-        if "@" in pattern:
-            return path, f"{label} {got}must be an email address like ops@example.com", False
-        return path, f"{label} {got}does not have the expected form", False
+        shown = echo and isinstance(value, str) and len(value) <= 60 and not has_control(value)
+        got = f'"{value}" ' if shown else ""
+        return path, f"{label} {got}{pattern_rule(pattern)}", False
     if kind in _TYPE_WORDS:
         got = f", not {_describe(value)}" if echo else ""
         hint = ""
@@ -167,7 +166,7 @@ def _message(model: type[BaseModel], err: ErrorDetails, echo: bool) -> Problem:
         )
     text = re.sub(r"^(Input|Value) should", "should", err["msg"])
     text = re.sub(r"^Value error, ", "", text)
-    return path, f"{label}: {text}", False
+    return path, f"{label}{' ' if text.startswith('must ') else ': '}{text}", False
 
 
 def _misspelt(errors: list[ErrorDetails]) -> set[FieldPath]:

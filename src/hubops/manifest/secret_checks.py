@@ -89,6 +89,9 @@ def secret_values(
             diags.append(file.source.diag(f"cannot be decrypted: {data.reason}"))
             complete = False
             continue
+        if validate_model(SecretsFile, _without_metadata(file.tree), file.source)[0] is None:
+            complete = False  # its keys are wrong: `secret_keys` reported each problem once
+            continue
         shape, problems = validate_model(SecretsFile, data, file.source, echo_values=False)
         diags += problems
         if shape is None:

@@ -3,9 +3,10 @@
 sops keeps keys in clear and encrypts values, so a secrets file's structure
 (which tokens, webhooks and credentials it holds, and where) is read
 without any key; only the values need sops. Before sops is run, the file
-is checked to be fully encrypted: sops echoes an unencrypted value in its
-error message, and a secret must never reach our output that way. sops'
-stderr is summarised into one sentence, never passed through.
+is checked to be fully encrypted (every value a complete `ENC[AES256_GCM,…]`):
+sops echoes an unencrypted value in its error message, and a secret must
+never reach our output that way. sops' stderr is mapped to one of a few
+known sentences, never passed through or quoted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from typing import Any
 from hubops.errors import SecretsError
 
 SOPS_KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
+# A complete value as sops writes it; anything else (even text starting with "ENC[") is clear.
+_B64 = "[A-Za-z0-9+/]+={0,2}"
+SOPS_VALUE = re.compile(
+    rf"ENC\[AES256_GCM,data:(?:{_B64})?,iv:{_B64},tag:{_B64},"
+    r"type:(?:str|int|float|bool|bytes|comment)\]"
+)
 
 
 class Secret:
@@ -69,17 +76,17 @@ def sops_binary() -> str:
     return found
 
 
-def _leaves(
-    tree: Any, path: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    if isinstance(tree, Mapping):
-        for key, value in tree.items():
-            yield from _leaves(value, (*path, str(key)))
-    elif isinstance(tree, list):
-        for index, value in enumerate(tree):
-            yield from _leaves(value, (*path, index))
-    else:
-        yield path, tree
+def _leaves(tree: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """(path, value) of every scalar of a parsed YAML tree; iterative, so depth costs no stack."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), tree)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, Mapping):
+            stack.extend(((*path, str(k)), v) for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
+        else:
+            yield path, node
 
 
 def recipients(tree: Mapping[str, Any]) -> list[str]:
@@ -103,7 +110,7 @@ def encryption_problem(tree: Any) -> tuple[tuple[str | int, ...], str] | None:
             "has incomplete sops metadata (no MAC or no recipients); re-create it with `sops edit`"
         )
     for path, value in _leaves({k: v for k, v in tree.items() if k != "sops"}):
-        if not (isinstance(value, str) and value.startswith("ENC[")):
+        if not (isinstance(value, str) and SOPS_VALUE.fullmatch(value)):
             return path, (
                 "has a value that is not encrypted (added after encryption?); "
                 "edit secrets only with `sops edit FILE` and rotate that value"
@@ -135,9 +142,11 @@ def _summarise(stderr: str, file_recipients: Iterable[str]) -> str:
             "its integrity check failed (MAC mismatch): the file was changed outside sops "
             "or is corrupt; restore it from git or re-create it with `sops edit`"
         )
-    last = [line for line in stderr.splitlines() if line.strip()][-1:] or ["no message"]
-    summary = re.sub(r"ENC\[[^\]]*\]|\"[^\"]*\"|'[^']*'", "…", last[0].strip())[:200]
-    return f"sops could not decrypt it: {summary}"
+    # Anything else is not quoted: sops' messages may repeat a value of the file.
+    return (
+        "sops could not decrypt it, for a reason hubops does not recognise; run "
+        "`sops decrypt FILE` yourself to see sops' own message"
+    )
 
 
 def decrypt(path: Path, tree: Mapping[str, Any]) -> dict[str, Any] | DecryptFailure:

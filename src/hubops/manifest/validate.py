@@ -8,10 +8,8 @@ problems, each pointing at the field to fix.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from typing import TypeVar, cast
 
 from hubops.addresses import webhook_url_problem
@@ -30,11 +28,6 @@ from hubops.manifest.models import (
 from hubops.manifest.secret_refs import credential_problems, missing_secret, unused_secrets
 
 DocT = TypeVar("DocT", bound=Document)
-
-
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 def check_catalog(catalog: Sourced[PartnerCatalog]) -> tuple[Catalog, list[Diagnostic]]:
@@ -120,16 +113,6 @@ class _TenantRules:
                     src, f'store id "{store.id}" is declared twice', "spec", "stores", index, "id"
                 )
             store_ids.add(store.id)
-            if store.timezone not in _timezones():
-                hint = did_you_mean(store.timezone, _timezones())
-                self.error(
-                    src,
-                    f'timezone "{store.timezone}" is not an IANA time zone name{hint}',
-                    "spec",
-                    "stores",
-                    index,
-                    "timezone",
-                )
         emails: set[str] = set()
         for index, admin in enumerate(spec.admins):
             if admin.email.lower() in emails:

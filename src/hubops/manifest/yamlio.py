@@ -89,6 +89,45 @@ class SyntaxProblem:
     column: int
 
 
+# A sops file is a map of sections of maps (credentials.NAME.FIELD) plus sops' metadata
+# (sops.age[0].recipient): nothing deeper is ever needed.
+MAX_SECRETS_DEPTH = 8
+
+
+def secrets_structure_problem(text: str) -> SyntaxProblem | None:
+    """Why a secrets file's YAML has a shape no sops file has, before anything is built from it.
+
+    Read from libyaml's event stream, which is linear in the file's size: aliases
+    are not expanded there, so an alias bomb costs no more than its bytes.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=CoreLoader):
+            mark = event.start_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return SyntaxProblem(
+                    "uses a YAML anchor or alias (& or *), which no sops file needs; "
+                    "re-create the file with `sops edit`",
+                    line,
+                    column,
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_SECRETS_DEPTH:
+                    return SyntaxProblem(
+                        f"nests mappings or lists deeper than {MAX_SECRETS_DEPTH} levels, which "
+                        "no sops file does; re-create the file with `sops edit`",
+                        line,
+                        column,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the parse that follows reports the syntax error with its position
+    return None
+
+
 def load_documents(text: str) -> list[Any] | SyntaxProblem:
     """Every document of `text` (empty documents dropped as None), or why it does not parse."""
     try:

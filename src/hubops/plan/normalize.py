@@ -23,9 +23,14 @@ from hubops.state import State, address
 FingerprintOf = Callable[[str], str]
 
 
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def secrets_digest(files: Iterable[Path]) -> str | None:
     """One digest over a tenant's encrypted secrets files (names and bytes); None without files."""
-    entries = sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files)
+    entries = sorted((p.name, _file_sha256(p)) for p in files)
     if not entries:
         return None
     joined = "\n".join(f"{name} {digest}" for name, digest in entries)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hubops import __version__
 from hubops.errors import UsageError
-from hubops.manifest.models import HttpsUrl
+from hubops.fields import HttpsUrl
 from hubops.plan.model import (
     MISSING,
     Counts,

@@ -39,7 +39,13 @@ class LiveRecord:
 
 
 def tenant_secret_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.sops.yaml") if p.name != ".sops.yaml")
+    """The secrets files loading reads: regular files, no link out of the tenants root."""
+    root = folder.parent.resolve()
+    return sorted(
+        p
+        for p in folder.glob("*.sops.yaml")
+        if p.name != ".sops.yaml" and p.is_file() and p.resolve().is_relative_to(root)
+    )
 
 
 def changed_secret_paths(change: ResourceChange) -> list[str]:

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import click
 
 from hubops.diagnostics import Diagnostic
+from hubops.render.escape import printable
 
 
 def format_text(diag: Diagnostic) -> str:
-    return f"{diag.where()}: {diag.severity}: {diag.message}"
+    return f"{printable(diag.where())}: {diag.severity}: {printable(diag.message)}"
 
 
 def _escape_data(value: str) -> str:
@@ -23,11 +24,11 @@ def _escape_property(value: str) -> str:
 
 def format_github(diag: Diagnostic) -> str:
     """A GitHub Actions workflow command, so the problem shows inline on the pull request."""
-    props = [f"file={_escape_property(diag.file)}"]
+    props = [f"file={_escape_property(printable(diag.file))}"]
     if diag.line:
         props += [f"line={diag.line}", f"col={diag.column}"]
     props.append("title=hubops validate")
-    return f"::{diag.severity} {','.join(props)}::{_escape_data(diag.message)}"
+    return f"::{diag.severity} {','.join(props)}::{_escape_data(printable(diag.message))}"
 
 
 def summarize(diagnostics: Sequence[Diagnostic]) -> str:

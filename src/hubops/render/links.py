@@ -2,7 +2,8 @@
 
 The name is catalog text and the URL comes from the catalog (or a plan file,
 which anyone can edit), so both are treated as untrusted: the name is
-escaped for Markdown and HTML (GitHub renders both in a comment), and only
+escaped for Markdown and HTML (`escape.markdown_text`; GitHub renders both
+in a comment), and only
 an absolute https URL becomes a link, percent-encoded so that no character
 of it can end the link or start markup. Anything else is shown as the bare
 name.
@@ -10,19 +11,13 @@ name.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote, urlsplit
 
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+from hubops.render.escape import markdown_text
+
 # Characters a URL may keep as they are; everything else (spaces, quotes,
 # brackets, parentheses, angle brackets, backslashes, controls, non-ASCII) is encoded.
 _URL_SAFE = "/:@!$&'*+,;=?#%~-._"
-
-
-def escape_text(text: str) -> str:
-    escaped = "".join(_HTML.get(ch, ch) for ch in text if ch.isprintable())
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escaped)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -39,6 +34,6 @@ def safe_url(url: str | None) -> str | None:
 
 
 def markdown_link(name: str, url: str | None) -> str:
-    text = escape_text(name)
+    text = markdown_text(name)
     target = safe_url(url)
     return f"[{text}]({target})" if target else text

@@ -14,6 +14,7 @@ from __future__ import annotations
 from itertools import accumulate
 
 from hubops.plan.model import Counts, Plan, TenantPlan
+from hubops.render.escape import code_block, html_text
 from hubops.render.links import markdown_link
 from hubops.render.text import tenant_lines
 
@@ -49,9 +50,8 @@ def _section(tenant: TenantPlan, lines: list[str], keep: int) -> str:
             f"\n\n_{len(lines) - keep} more lines not shown to stay within GitHub's comment "
             "size limit; the JSON plan has everything._"
         )
-    body = "\n".join(lines[:keep])
-    block = f"```diff\n{body}\n```" if keep else ""
-    summary = f"<b>{tenant.name}</b>: {_counts(tenant.counts)}"
+    block = code_block(lines[:keep], "diff") if keep else ""
+    summary = f"<b>{html_text(tenant.name)}</b>: {_counts(tenant.counts)}"
     partners = _partners(tenant)
     return f"<details><summary>{summary}</summary>\n\n{block}{cut}{partners}\n\n</details>\n"
 

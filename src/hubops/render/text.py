@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import click
 
 from hubops.plan.model import ACTION_SYMBOLS, Plan, TenantPlan
+from hubops.render.escape import printable
 from hubops.render.values import field_line
 
 COLORS = {"create": "green", "update": "yellow", "delete": "red"}
@@ -15,18 +16,18 @@ OWNER_APPROVAL = "  (owner approval)"
 
 def tenant_lines(tenant: TenantPlan, color: bool = False, indent: str = "  ") -> Iterator[str]:
     for change in tenant.changes:
-        line = f"{ACTION_SYMBOLS[change.action]} {change.address}"
+        line = f"{ACTION_SYMBOLS[change.action]} {printable(change.address)}"
         line = click.style(line, fg=COLORS[change.action]) if color else line
         yield indent + line + (OWNER_APPROVAL if change.owner_approval else "")
         for field in change.fields:
-            yield f"{indent}    {field_line(field)}"
+            yield f"{indent}    {printable(field_line(field))}"
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
     lines: list[str] = []
     for tenant in plan.changed:
         counts = tenant.counts
-        title = f"Tenant {tenant.name}"
+        title = f"Tenant {printable(tenant.name)}"
         title += f" (revision {tenant.base_revision})" if tenant.base_revision else " (new)"
         lines.append(click.style(title, bold=True) if color else title)
         lines.extend(tenant_lines(tenant, color))

@@ -8,12 +8,13 @@ concurrent requests correct.
 from __future__ import annotations
 
 import base64
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
-from hubops.runtime import cursors, store
+from hubops.fields import NAME_RULE, is_name
+from hubops.runtime import cursors, staging, store
 from hubops.runtime.api_models import (
     AuditChange,
     AuditPage,
@@ -23,6 +24,7 @@ from hubops.runtime.api_models import (
     FingerprintKeyOut,
     LastApplied,
     SecretsRecord,
+    StagedPartOut,
     TenantOut,
     TenantSummary,
 )
@@ -30,9 +32,6 @@ from hubops.runtime.auth import AdminName, require_admin
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import InvalidChange
 from hubops.runtime.openapi import errors
-
-TENANT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-
 
 router = APIRouter(
     prefix="/admin/v1",
@@ -78,22 +77,33 @@ def get_fingerprint_key(runtime: RuntimeDep) -> FingerprintKeyOut:
 @router.post(
     "/tenants/{name}/changes",
     response_model=ChangeSetOut,
-    responses=errors(409),
+    responses={
+        202: {
+            "model": StagedPartOut,
+            "description": "A part of a change set sent in parts was kept; send the next one.",
+        },
+        **errors(409),
+    },
     operation_id="applyChanges",
 )
 def post_changes(
     name: str, change_set: ChangeSetIn, runtime: RuntimeDep, admin: AdminName
-) -> ChangeSetOut:
-    """Apply a change set atomically; a tenant at revision 0 is created by it."""
-    if not TENANT_NAME.match(name):
-        raise InvalidChange(
-            f'"{name}" is not a tenant name (lower-case letters, digits and inner hyphens, '
-            "at most 63 characters)",
-            {"tenant": name},
-        )
-    revision, change_set_id = store.apply_change_set(
-        runtime.engine, runtime.keys, name, change_set, admin
-    )
+) -> ChangeSetOut | JSONResponse:
+    """Apply a change set atomically; a tenant at revision 0 is created by it.
+
+    A change set over the request size limit is sent in parts (`part`); each part
+    but the last is kept (202), and the last applies all of them at once.
+    """
+    if not is_name(name):
+        raise InvalidChange(f"the tenant in the path is not a valid name: use {NAME_RULE}")
+    if change_set.part is None:
+        result = store.apply_change_set(runtime.engine, runtime.keys, name, change_set, admin)
+    else:
+        received = staging.receive_part(runtime.engine, runtime.keys, name, change_set, admin)
+        if isinstance(received, StagedPartOut):
+            return JSONResponse(received.model_dump(), status_code=202)
+        result = received
+    revision, change_set_id = result
     return ChangeSetOut(revision=revision, changeSet=change_set_id)
 
 

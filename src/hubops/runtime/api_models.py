@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, StrictStr
 
+from hubops.plan.parts import MAX_PARTS
 from hubops.state import Action
 
 
@@ -31,17 +32,39 @@ class ChangeIn(_In):
     )
 
 
+class ChangeSetPart(_In):
+    """Which part of a change set too large for one request this body is (see docs)."""
+
+    upload: StrictStr = Field(
+        pattern=r"^[A-Za-z0-9_-]{16,64}$",
+        description="Chosen by the client, the same in every part of one change set.",
+    )
+    index: StrictInt = Field(ge=0, lt=MAX_PARTS, description="0-based; the last part is sent last.")
+    count: StrictInt = Field(ge=2, le=MAX_PARTS)
+
+
 class ChangeSetIn(_In):
     baseRevision: StrictInt = Field(ge=0)
     changes: list[ChangeIn]
-    secretsDigest: StrictStr | None = None
+    secretsDigest: StrictStr | None = Field(default=None, max_length=200)
     appliedFingerprints: dict[StrictStr, StrictStr] | None = None
     commit: StrictStr | None = Field(default=None, max_length=200)
+    part: ChangeSetPart | None = Field(
+        default=None,
+        description="Present when the change set is sent in parts: the runtime keeps each "
+        "part and applies all of them atomically when the last one arrives.",
+    )
 
 
 class ChangeSetOut(BaseModel):
     revision: int
     changeSet: str
+
+
+class StagedPartOut(BaseModel):
+    upload: str
+    received: int = Field(description="Parts of this upload the runtime now holds.")
+    count: int
 
 
 class TenantSummary(BaseModel):

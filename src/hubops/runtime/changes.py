@@ -15,22 +15,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from hubops.addresses import webhook_url_problem
+from hubops.fields import pattern_rule
 from hubops.fingerprint import SENSITIVE, fingerprint, tenant_key
+from hubops.manifest.models import MAX_API_TOKENS
+from hubops.manifest.schema_errors import field_label
 from hubops.runtime.api_models import ChangeIn
 from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
-from hubops.state import BODY_MODELS, Body, State, parse_address, secret_address, secret_paths
+from hubops.state import (
+    BODY_MODELS,
+    Body,
+    State,
+    address_problem,
+    parse_address,
+    secret_address,
+    secret_paths,
+)
 from hubops.tokens import token_problem, webhook_secret_problem
-from hubops.utc import OutOfRange, parse_utc
-
-MAX_TOKENS = 11
 
 
 @dataclass
 class Outcome:
     state: State
-    touched: list[str] = field(default_factory=list)
+    # Addresses in the order first touched (a dict as an ordered set: change sets are large).
+    touched: dict[str, None] = field(default_factory=dict)
     # (address, body path) -> value; only for secrets sent in this change set
     secret_values: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
@@ -47,32 +57,49 @@ def evaluate(
     return outcome
 
 
+def precheck(changes: Sequence[ChangeIn], part: int) -> None:
+    """Refuse a part of a change set early for what its changes get wrong on their own."""
+    for index, change in enumerate(changes):
+        _standalone(index, change, {"part": part}, f"part {part}: ")
+
+
+def _standalone(
+    index: int, change: ChangeIn, where: dict[str, Any], label: str = ""
+) -> tuple[str, Body | None]:
+    """(kind, validated body) of a change, checked without looking at any state."""
+    addr = change.address
+    problem = address_problem(addr)
+    if problem is not None:
+        # The address itself is not echoed: it is what is wrong.
+        raise InvalidChange(
+            f"{label}changes[{index}].address: {problem}", {**where, "index": index}
+        )
+    where = {**where, "index": index, "address": addr}
+    kind = parse_address(addr)[0]
+    if change.action == "delete":
+        if change.body is not None or change.secrets:
+            raise InvalidChange(f"{addr}: a delete carries no body and no secrets", where)
+        return kind, None
+    if change.body is None:
+        raise InvalidChange(f"{addr}: a {change.action} needs the whole body", where)
+    return kind, _validated_body(kind, addr, change.body, where)
+
+
 def _apply_one(tenant: str, key: bytes, index: int, change: ChangeIn, out: Outcome) -> None:
     addr = change.address
+    kind, body = _standalone(index, change, {})
     where = {"index": index, "address": addr}
-    try:
-        kind, _name, _store = parse_address(addr)
-    except ValueError as exc:
-        raise InvalidChange(f"changes[{index}]: {exc}", where) from None
-    if kind == "admin" and addr != addr.lower():
-        raise InvalidChange(f'changes[{index}]: "{addr}": admin addresses are lower-case', where)
     exists = addr in out.state
     if change.action == "create" and exists:
         raise InvalidChange(f"{addr}: cannot create, it already exists", where)
     if change.action in ("update", "delete") and not exists:
         raise InvalidChange(f"{addr}: cannot {change.action}, it does not exist", where)
-    if addr not in out.touched:
-        out.touched.append(addr)
-    if change.action == "delete":
-        if change.body is not None or change.secrets:
-            raise InvalidChange(f"{addr}: a delete carries no body and no secrets", where)
+    out.touched.setdefault(addr)
+    if body is None:
         del out.state[addr]
         for pending in [k for k in out.secret_values if k[0] == addr]:
             del out.secret_values[pending]
         return
-    if change.body is None:
-        raise InvalidChange(f"{addr}: a {change.action} needs the whole body", where)
-    body = _validated_body(kind, addr, change.body, where)
     previous = out.state.get(addr) if change.action == "update" else None
     sent = {path: value.get_secret_value() for path, value in (change.secrets or {}).items()}
     _check_secrets(key, kind, addr, body, previous, sent, where)
@@ -89,7 +116,10 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
         model = BODY_MODELS[kind].model_validate(raw)
     except ValidationError as exc:
         problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            {
+                "field": field_label(tuple(err["loc"])) if err["loc"] else "body",
+                "message": _problem_text(err),
+            }
             for err in exc.errors()
         ]
         first = problems[0]
@@ -99,8 +129,6 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
             {**where, "problems": problems},
         ) from None
     body: Body = model.model_dump(mode="json", by_alias=True)
-    if kind == "token" and body["expiresAt"] is not None:
-        _check_timestamp(addr, body["expiresAt"], where)
     if kind == "webhook":
         problem = webhook_url_problem(str(body["url"]))
         if problem:
@@ -108,17 +136,11 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
     return body
 
 
-def _check_timestamp(addr: str, value: str, where: dict[str, Any]) -> None:
-    try:
-        parse_utc(value)
-    except OutOfRange as exc:
-        raise InvalidChange(f'{addr}: body field "expiresAt": {exc}', where) from None
-    except ValueError:
-        raise InvalidChange(
-            f'{addr}: body field "expiresAt" must be an ISO-8601 time with a timezone, '
-            "e.g. 2027-12-31T00:00:00Z",
-            where,
-        ) from None
+def _problem_text(err: ErrorDetails) -> str:
+    """pydantic's message in the manifest rules' words; never the input (`input` is dropped)."""
+    if err["type"] == "string_pattern_mismatch":
+        return pattern_rule(str(err.get("ctx", {}).get("pattern", "")))
+    return err["msg"].removeprefix("Value error, ")
 
 
 def marker_at(body: Body, path: str) -> str | None:
@@ -208,8 +230,8 @@ def check_references(tenant: str, state: State) -> None:
         if credentials is not None and f"credentials/{credentials}" not in state:
             missing(addr, f"credentials/{credentials}")
         tokens += kind == "token"
-    if tokens > MAX_TOKENS:
-        problems.append({"address": "token/*", "problem": f"more than {MAX_TOKENS} tokens"})
+    if tokens > MAX_API_TOKENS:
+        problems.append({"address": "token/*", "problem": f"more than {MAX_API_TOKENS} tokens"})
     if problems:
         first = problems[0]
         what = (

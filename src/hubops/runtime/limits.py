@@ -17,11 +17,11 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hubops.plan.parts import MAX_BODY_BYTES
 from hubops.runtime.apis import ADMIN_PREFIX, PARTNER_PREFIX
 from hubops.runtime.errors import ApiError, InvalidEncoding, PayloadTooLarge, error_body
 from hubops.runtime.media import is_json
 
-MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 
 # What a caller of each API can do about a 413, by path prefix.

@@ -98,19 +98,38 @@ def apply_change_set(
     """(new revision, change set id); raises StaleRevision or InvalidChange, writing nothing."""
     try:
         with writing(engine) as conn:
-            tenant_id, revision = _claim_revision(conn, tenant, change_set.baseRevision)
-            current = _load_state(conn, tenant_id)
-            outcome = evaluate(tenant, current, change_set.changes, keys.fingerprint_key)
-            now = datetime.now(UTC)
-            _write_resources(conn, tenant_id, current, outcome)
-            _write_secrets(conn, keys, tenant, tenant_id, outcome)
-            _write_tokens(conn, tenant_id, current, outcome, now)
-            return revision, _record(conn, tenant_id, revision, change_set, by, now)
+            return apply_in(conn, keys, tenant, change_set, by)
     except IntegrityError:
-        raise InvalidChange(
-            "the change set conflicts with data the runtime already holds "
-            "(e.g. one API token value used for two tokens); use distinct token values"
-        ) from None
+        raise _conflict() from None
+
+
+def apply_in(
+    conn: Connection, keys: crypto.Keys, tenant: str, change_set: ChangeSetIn, by: str
+) -> tuple[int, str]:
+    """`apply_change_set` inside the caller's write transaction, which any error rolls back."""
+    try:
+        tenant_id, revision = _claim_revision(conn, tenant, change_set.baseRevision)
+        current = _load_state(conn, tenant_id)
+        outcome = evaluate(tenant, current, change_set.changes, keys.fingerprint_key)
+        now = datetime.now(UTC)
+        _write_resources(conn, tenant_id, current, outcome)
+        _write_secrets(conn, keys, tenant, tenant_id, outcome)
+        _write_tokens(conn, tenant_id, current, outcome, now)
+        return revision, _record(conn, tenant_id, revision, change_set, by, now)
+    except IntegrityError:
+        raise _conflict() from None
+
+
+def _conflict() -> InvalidChange:
+    return InvalidChange(
+        "the change set conflicts with data the runtime already holds "
+        "(e.g. one API token value used for two tokens); use distinct token values"
+    )
+
+
+def current_revision(conn: Connection, tenant: str) -> int:
+    """The tenant's revision, 0 when the runtime does not hold it."""
+    return _current_revision(conn, tenant)
 
 
 def _claim_revision(conn: Connection, tenant: str, base: int) -> tuple[int, int]:

@@ -248,3 +248,17 @@ webhook_secret_history = Table(
     Column("sealed", LargeBinary, nullable=False),
     Column("retired_at", UtcDateTime, nullable=False),
 )
+
+# Parts of a change set sent in several requests (too large for one), kept until the last
+# part arrives and all are applied in one transaction. Sealed: parts carry secret values.
+change_set_parts = Table(
+    "change_set_parts",
+    metadata,
+    Column("tenant", String(63), primary_key=True),  # the tenant may not exist yet
+    Column("upload", String(64), primary_key=True),
+    Column("part_index", Integer, primary_key=True),
+    Column("part_count", Integer, nullable=False),
+    Column("base_revision", Integer, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+)

@@ -16,7 +16,13 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from hubops.addresses import IPAddress, ip_problem, literal_host_address, webhook_url_problem
+from hubops.addresses import (
+    IPAddress,
+    ip_problem,
+    literal_host_address,
+    url_host,
+    webhook_url_problem,
+)
 
 
 class TargetRefused(Exception):
@@ -52,7 +58,9 @@ async def resolve_target(url: str, allow_loopback: bool) -> Target:
     if problem:
         raise TargetRefused(f"the webhook URL is not allowed: {problem}")
     parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
+    # The very name the offline check judged (mapped as resolvers map it, in ASCII).
+    mapped = url_host(url) or ""
+    host = mapped.strip("[]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     literal = literal_host_address(host if ":" not in host else f"[{host}]")
     addresses = [literal] if isinstance(literal, IPAddress) else await _resolve(host, port)
@@ -64,6 +72,6 @@ async def resolve_target(url: str, allow_loopback: bool) -> Target:
     shown = f"[{chosen}]" if chosen.version == 6 else str(chosen)
     netloc = f"{shown}:{parts.port}" if parts.port else shown
     pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    host_header = parts.netloc.rpartition("@")[2]
+    host_header = f"{mapped}:{parts.port}" if parts.port else mapped
     sni = host if parts.scheme == "https" and literal is None else None
     return Target(pinned, host_header, sni, str(chosen))
