@@ -9,8 +9,9 @@ over a thousand tenants. This module reads sops' YAML file format (as sops
 * Each value is `ENC[AES256_GCM,data:,iv:,tag:,type:]`: AES-256-GCM under the
   data key with a 32-byte IV and, as additional data, the value's path of
   mapping keys, each followed by ":" (list items share their list's path).
-  `type` (str, int, float, bool, bytes) says how the plaintext reads back;
-  an empty string stays an empty string, null stays null.
+  `type` (str, int, float or bool here; time, comment and bytes are left to
+  the binary) says how the plaintext reads back; an empty string stays an
+  empty string, null stays null.
 * Values under a key matching the file's one rule (`unencrypted_suffix`,
   `_unencrypted` by default; `encrypted_suffix`, `unencrypted_regex`,
   `encrypted_regex`) stay in clear, typed as sops' YAML parser types them.
@@ -85,12 +86,18 @@ _GO_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+
 _GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True}
 _GO_BOOL |= {"0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
 # Plain scalars sops' YAML parser (go-yaml v3) types as this module does.
-_YAML_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
-_YAML_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
+_YAML_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _YAML_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
 _YAML_BOOL["FALSE"] = False
 _YAML_NULL = {"", "~", "null", "Null", "NULL"}
-_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
+# Plain scalars go-yaml v3 looks up before anything else, and the characters its
+# number parsers accept after a digit, a sign or a dot (strconv, base prefixes, "_").
+_YAML_WORDS = {*_YAML_BOOL, *_YAML_NULL, "<<"} | {
+    f"{sign}.{word}"
+    for sign in ("", "+", "-")
+    for word in ("inf", "Inf", "INF", "nan", "NaN", "NAN")
+}
+_YAML_NUMBER = set("0123456789abcdefABCDEFxXoObB+-._")
 _INT64 = range(-(2**63), 2**63)
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?(Z|([+-])(\d\d):(\d\d))")
 _MAC_ONLY_ENCRYPTED = hashlib.sha256(b"sops").digest()  # sops' fixed MAC prefix
@@ -112,8 +119,12 @@ def _ask() -> _AskSops:
 
 
 def _plain_string(text: str) -> bool:
-    """True when a plain (unquoted) scalar is a string to go-yaml v3 as well."""
-    return bool(text) and (text[0].isalpha() or text[0] == "_") and text.lower() not in _WORDS
+    """True when a plain (unquoted) scalar is surely a string to go-yaml v3, sops' parser."""
+    if text in _YAML_WORDS:
+        return False
+    if text[0] in "+-.0123456789":  # it tries timestamps, then numbers of many forms
+        return not re.match(r"[0-9]{4}-", text) and not set(text) <= _YAML_NUMBER
+    return True
 
 
 def _key(node: yaml.Node) -> str:
@@ -167,12 +178,16 @@ def _json_float(value: float) -> float | int:
     return value
 
 
+def _float(text: str) -> tuple[float | int, bytes]:
+    """A decimal float as Go's strconv.ParseFloat reads it (none that over- or underflow)."""
+    value = float(text)
+    if not math.isfinite(value) or (value == 0 and re.search("[1-9]", re.split("[eE]", text)[0])):
+        raise _ask()
+    return _json_float(value), _go_float_text(value).encode()
+
+
 def _typed(plain: bytes, kind: str) -> tuple[Any, bytes]:
     """A decrypted value as sops reads it back: (output value, bytes the MAC covers)."""
-    if kind == "bytes":
-        if not plain:
-            raise _ask()  # Go prints an empty byte slice as null
-        return base64.b64encode(plain).decode("ascii"), plain
     text = plain.decode("utf-8")  # Go would replace invalid UTF-8 its own way
     if kind == "str":
         return text, plain
@@ -180,13 +195,12 @@ def _typed(plain: bytes, kind: str) -> tuple[Any, bytes]:
         number = int(text)
         return number, str(number).encode()
     if kind == "float" and _GO_FLOAT.fullmatch(text):
-        value = float(text)
-        mantissa = re.split("[eE]", text)[0]
-        if math.isfinite(value) and (value != 0 or not re.search("[1-9]", mantissa)):
-            return _json_float(value), _go_float_text(value).encode()
+        return _float(text)
     if kind == "bool" and text in _GO_BOOL:
         return _GO_BOOL[text], b"True" if _GO_BOOL[text] else b"False"
-    raise _ask()  # a time, a comment as a value, or a plaintext sops cannot parse
+    # A time, a comment as a value, bytes (on which sops 3.11 crashes), or a plaintext
+    # sops cannot parse: the binary says what that means.
+    raise _ask()
 
 
 def _clear(node: yaml.ScalarNode) -> tuple[Any, bytes]:
@@ -198,9 +212,8 @@ def _clear(node: yaml.ScalarNode) -> tuple[Any, bytes]:
         raise _ask()
     if node.tag == _INT and _YAML_INT.fullmatch(text) and int(text) in _INT64:
         return int(text), str(int(text)).encode()
-    if node.tag == _FLOAT and _YAML_FLOAT.fullmatch(text):
-        value = float(text)
-        return _json_float(value), _go_float_text(value).encode()
+    if node.tag == _FLOAT and _GO_FLOAT.fullmatch(text):  # go-yaml's own float syntax
+        return _float(text)
     if node.tag == _BOOL and text in _YAML_BOOL:
         return _YAML_BOOL[text], b"True" if _YAML_BOOL[text] else b"False"
     raise _ask()
