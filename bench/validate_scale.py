@@ -2,9 +2,11 @@
 
 Generates N tenants (default 1,000 x 10 stores) with real sops-encrypted
 secrets files, validates them, and prints the time split into YAML parsing,
-sops and checks. It also times the two parsers on the same files, which is
+decryption and checks. It also times the two parsers on the same files, which is
 why valid files go through libyaml and only files with problems through
-ruamel.yaml.
+ruamel.yaml, and, as the baseline of decryption, the sops binary on a sample
+of the same secrets files (what every file cost before age-only files were
+decrypted in-process).
 
     python bench/validate_scale.py [--tenants 1000] [--stores 10]
 
@@ -26,8 +28,10 @@ import pyrage
 import yaml
 from ruamel.yaml import YAML
 
+from hubops.manifest import sops_age
+from hubops.manifest.age_keys import find_keys
 from hubops.manifest.project import Timings, load_project
-from hubops.manifest.secrets import encrypt
+from hubops.manifest.secrets import decrypt_many, encrypt, sops_binary
 from hubops.manifest.yamlio import load_documents
 from hubops.tokens import new_token, new_webhook_secret
 
@@ -161,12 +165,39 @@ def compare_parsers(root: Path) -> tuple[float, float, int]:
     return fast, slow, len(files)
 
 
+def binary_baseline(root: Path, sample: int) -> tuple[float, int]:
+    """Seconds the sops binary takes for `sample` of the secrets files, threaded as before."""
+    files = sorted((root / "tenants").glob("*/secrets.sops.yaml"))[:sample]
+    trees = {path: yaml.safe_load(path.read_text()) for path in files}
+    previous = os.environ.get("HUBOPS_SOPS")
+    os.environ["HUBOPS_SOPS"] = previous or sops_binary()  # the binary for every file
+    try:
+        started = time.perf_counter()
+        results = decrypt_many(trees)
+        elapsed = time.perf_counter() - started
+    finally:
+        if previous is None:
+            del os.environ["HUBOPS_SOPS"]
+    assert all(isinstance(r, dict) for r in results.values()), "the binary must decrypt them"
+    return elapsed, len(files)
+
+
+def in_process_count(root: Path) -> tuple[int, int]:
+    files = sorted((root / "tenants").glob("*/secrets.sops.yaml"))
+    keys = find_keys()
+    done = sum(isinstance(sops_age.decrypt_file(p, keys), dict) for p in files) if keys else 0
+    return done, len(files)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--stores", type=int, default=10)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument(
+        "--sample", type=int, default=100, help="secrets files the sops binary decrypts (baseline)"
+    )
     args = parser.parse_args(argv)
     root = args.workdir or HERE / ".cache" / f"validate-{args.tenants}x{args.stores}"
     if args.fresh:
@@ -188,13 +219,25 @@ def main(argv: list[str] | None = None) -> int:
         f"({os.cpu_count()} cores): {total:.2f} s wall"
     )
     print(f"  YAML parsing (libyaml)  {share(timings.parse)}")
-    print(f"  sops decryption         {share(timings.sops)}   ({args.tenants} files, threaded)")
+    done, secrets_files = in_process_count(root)
+    print(
+        f"  decryption              {share(timings.sops)}   "
+        f"({done} of {secrets_files} files in-process)"
+    )
     print(f"  checks                  {share(timings.checks)}")
     print(f"  positions (ruamel)      {share(timings.positions)}   (only files with problems)")
     fast, slow, count = compare_parsers(root)
     print(
         f"parsers on the same {count} manifest files: libyaml {fast:.2f} s, "
         f"ruamel round-trip {slow:.2f} s ({slow / fast:.1f}x)"
+    )
+    print(f"validate / libyaml parsing of the manifests: {total / fast:.1f}x (target: at most 10x)")
+    seconds, sampled = binary_baseline(root, args.sample)
+    estimate = seconds / sampled * secrets_files
+    print(
+        f"baseline: the sops binary on {sampled} of the secrets files: {seconds:.2f} s "
+        f"(all {secrets_files}: about {estimate:.1f} s, {estimate / max(timings.sops, 1e-9):.0f}x "
+        "the decryption above)"
     )
     return 0
 

@@ -27,7 +27,8 @@ def test_validate_scale_runs(
     assert bench.main(["--tenants", "3", "--stores", "4", "--workdir", str(tmp_path / "repo")]) == 0
     out = capsys.readouterr().out
     assert "validate 3 tenants x 4 stores" in out
-    assert "sops decryption" in out and "YAML parsing" in out
+    assert "decryption" in out and "YAML parsing" in out
+    assert "3 of 3 files in-process" in out and "baseline: the sops binary on 3" in out
 
 
 def test_plan_scale_runs(

@@ -5,10 +5,16 @@ errors, which click would otherwise report with 2), 2 only for pending
 changes under `--detailed-exitcode`. Every error is rendered here, once,
 as a short paragraph without a traceback (HUBOPS_DEBUG=1 shows one), and
 with any control character in it escaped (it may quote a flag or a name).
+
+Commands are imported only when they run: `COMMANDS` names the module of
+each, so `hubops --version`, `token new` or `validate` never load the
+runtime (FastAPI, SQLAlchemy, Alembic) or the HTTP client they do not use.
+A new command is one line there.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
@@ -18,21 +24,45 @@ from collections.abc import Sequence
 import click
 
 from hubops import __version__
-from hubops.cli.apply import apply_command
-from hubops.cli.check_encrypted import check_encrypted_command
-from hubops.cli.import_cmd import import_command
-from hubops.cli.keys import token_group, webhook_secret_group
-from hubops.cli.plan import plan_command
-from hubops.cli.schema import schema_command
-from hubops.cli.serve import serve_command
-from hubops.cli.status import status_command
-from hubops.cli.validate import validate_command
 from hubops.errors import ConfigError, HubopsError
 from hubops.render.diagnostics import echo_diagnostics
 from hubops.render.escape import printable
 
+# command name -> "module:attribute" of its click command, imported when it is used
+COMMANDS = {
+    "validate": "hubops.cli.validate:validate_command",
+    "plan": "hubops.cli.plan:plan_command",
+    "apply": "hubops.cli.apply:apply_command",
+    "import": "hubops.cli.import_cmd:import_command",
+    "schema": "hubops.cli.schema:schema_command",
+    "token": "hubops.cli.keys:token_group",
+    "webhook-secret": "hubops.cli.keys:webhook_secret_group",
+    "serve": "hubops.cli.serve:serve_command",
+    "status": "hubops.cli.status:status_command",
+    "check-encrypted": "hubops.cli.check_encrypted:check_encrypted_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, _, name = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="hubops")
 def cli() -> None:
     """Config-as-code for commerce integration hubs.
@@ -40,18 +70,6 @@ def cli() -> None:
     Tenant manifests in git, secrets in sops, plan on every pull request and
     apply on merge.
     """
-
-
-cli.add_command(validate_command)
-cli.add_command(plan_command)
-cli.add_command(apply_command)
-cli.add_command(import_command)
-cli.add_command(schema_command)
-cli.add_command(token_group)
-cli.add_command(webhook_secret_group)
-cli.add_command(serve_command)
-cli.add_command(status_command)
-cli.add_command(check_encrypted_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

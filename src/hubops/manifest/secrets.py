@@ -1,12 +1,15 @@
-"""The sops adapter: secrets files are decrypted by the real `sops` binary, in memory only.
+"""The sops adapter: secrets files are decrypted in memory only, exactly as `sops` would.
 
 sops keeps keys in clear and encrypts values, so a secrets file's structure
 (which tokens, webhooks and credentials it holds, and where) is read
-without any key; only the values need sops. Before sops is run, the file
-is checked to be fully encrypted (every value a complete `ENC[AES256_GCM,…]`):
-sops echoes an unencrypted value in its error message, and a secret must
-never reach our output that way. sops' stderr is mapped to one of a few
-known sentences, never passed through or quoted.
+without any key; only the values need decrypting. Files encrypted to age
+keys only are decrypted in-process (`sops_age`, which answers only where its
+answer is the binary's); every other file, key setup or doubt goes to the
+real `sops` binary, and so does everything when HUBOPS_SOPS names one.
+Before sops is run, the file is checked to be fully encrypted (every value a
+complete `ENC[AES256_GCM,…]`): sops echoes an unencrypted value in its error
+message, and a secret must never reach our output that way. sops' stderr is
+mapped to one of a few known sentences, never passed through or quoted.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from hubops.errors import SecretsError
+from hubops.manifest import sops_age
+from hubops.manifest.age_keys import AgeKeys, find_keys
 
 SOPS_KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
 # A complete value as sops writes it; anything else (even text starting with "ENC[") is clear.
@@ -123,25 +128,34 @@ class DecryptFailure:
     reason: str
 
 
-def _summarise(stderr: str, file_recipients: Iterable[str]) -> str:
-    text = " ".join(stderr.split())
+def refusal(reason: str, file_recipients: Iterable[str]) -> str:
+    """The one sentence for each way sops refuses a file, wherever the refusal was decided."""
     wanted = ", ".join(file_recipients) or "none listed"
-    if "did not match any of the recipients" in text or "no identity matched" in text:
+    if reason == "wrong-key":
         return (
             "none of the available age keys is a recipient of this file "
             f"(recipients: {wanted}); use the right key, or have a recipient add yours "
             "with `sops updatekeys`"
         )
-    if "failed to load age identities" in text or "Did not find keys" in text:
+    if reason == "no-key":
         return (
             "no age key is available to decrypt it; set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) "
             f"to the key of one of its recipients ({wanted})"
         )
+    return (
+        "its integrity check failed (MAC mismatch): the file was changed outside sops "
+        "or is corrupt; restore it from git or re-create it with `sops edit`"
+    )
+
+
+def _summarise(stderr: str, file_recipients: Iterable[str]) -> str:
+    text = " ".join(stderr.split())
+    if "did not match any of the recipients" in text or "no identity matched" in text:
+        return refusal("wrong-key", file_recipients)
+    if "failed to load age identities" in text or "Did not find keys" in text:
+        return refusal("no-key", file_recipients)
     if "MAC mismatch" in text or "message authentication failed" in text:
-        return (
-            "its integrity check failed (MAC mismatch): the file was changed outside sops "
-            "or is corrupt; restore it from git or re-create it with `sops edit`"
-        )
+        return refusal("integrity", file_recipients)
     # Anything else is not quoted: sops' messages may repeat a value of the file.
     return (
         "sops could not decrypt it, for a reason hubops does not recognise; run "
@@ -149,8 +163,29 @@ def _summarise(stderr: str, file_recipients: Iterable[str]) -> str:
     )
 
 
+def _age_keys() -> AgeKeys | None:
+    """The keys for in-process decryption; None leaves every file to the binary."""
+    return None if os.environ.get("HUBOPS_SOPS") else find_keys()
+
+
+def _in_process(
+    path: Path, tree: Mapping[str, Any], keys: AgeKeys
+) -> dict[str, Any] | DecryptFailure | None:
+    outcome = sops_age.decrypt_file(path, keys)
+    if isinstance(outcome, sops_age.Refused):
+        return DecryptFailure(refusal(outcome.reason, recipients(tree)))
+    return outcome
+
+
 def decrypt(path: Path, tree: Mapping[str, Any]) -> dict[str, Any] | DecryptFailure:
-    """Decrypt one checked sops file; plaintext goes from sops' stdout straight into memory."""
+    """Decrypt one checked sops file, in-process if it can be, else with the binary."""
+    keys = _age_keys()
+    outcome = _in_process(path, tree, keys) if keys is not None else None
+    return outcome if outcome is not None else _with_binary(path, tree)
+
+
+def _with_binary(path: Path, tree: Mapping[str, Any]) -> dict[str, Any] | DecryptFailure:
+    """Decrypt with the sops binary; plaintext goes from sops' stdout straight into memory."""
     try:
         proc = subprocess.run(
             [
@@ -219,10 +254,16 @@ def encrypt(plaintext: bytes, recipients: Sequence[str]) -> bytes:
 def decrypt_many(
     files: Mapping[Path, Mapping[str, Any]],
 ) -> dict[Path, dict[str, Any] | DecryptFailure]:
-    """Each sops call is a process of its own, so a few run at once."""
-    if not files:
-        return {}
-    workers = min(len(files), max(2, os.cpu_count() or 1), 16)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sops") as pool:
-        results = pool.map(lambda item: (item[0], decrypt(*item)), files.items())
-        return dict(results)
+    """In-process where possible; each sops call is a process of its own, so a few run at once."""
+    keys = _age_keys()
+    done: dict[Path, dict[str, Any] | DecryptFailure] = {}
+    for path, tree in files.items():
+        outcome = _in_process(path, tree, keys) if keys is not None else None
+        if outcome is not None:
+            done[path] = outcome
+    rest = [(path, tree) for path, tree in files.items() if path not in done]
+    if rest:
+        workers = min(len(rest), max(2, os.cpu_count() or 1), 16)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sops") as pool:
+            done.update(pool.map(lambda item: (item[0], _with_binary(*item)), rest))
+    return {path: done[path] for path in files}
