@@ -62,7 +62,16 @@ Scope = Literal[
     "promotions:read",
     "promotions:write",
 ]
-EventType = Literal["order.created", "order.status_changed", "order.cancelled"]
+# Every event type a Webhook may subscribe to; the runtime's outbox reads this list too.
+EventType = Literal[
+    "order.created",
+    "order.status_changed",
+    "order.cancelled",
+    "catalog.upload_finished",
+    "connection.requested",
+    "connection.approved",
+    "connection.rejected",
+]
 
 
 class Model(BaseModel):

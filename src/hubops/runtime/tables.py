@@ -129,7 +129,7 @@ change_sets = Table(
     UniqueConstraint("tenant_id", "revision", name="uq_change_sets_tenant_revision"),
 )
 
-# --- order webhooks ------------------------------------------------------------------------
+# --- webhooks ------------------------------------------------------------------------------
 
 webhook_messages = Table(
     "webhook_messages",
@@ -137,7 +137,7 @@ webhook_messages = Table(
     Column("id", String(40), primary_key=True),  # the Standard Webhooks `webhook-id`
     Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("event_type", String(40), nullable=False),
-    Column("order_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=True),  # None for events not about an order
     Column("body", Text, nullable=False),  # the exact JSON that is signed and sent
     Column("created_at", UtcDateTime, nullable=False),
 )
@@ -151,13 +151,14 @@ webhook_deliveries = Table(
     Column("message_id", ForeignKey("webhook_messages.id", ondelete="CASCADE"), nullable=False),
     Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("webhook", String(200), nullable=False),
-    Column("order_id", String(64), nullable=False),
+    # Deliveries with one key reach a webhook in order: an order's id, or the event's own key.
+    Column("ordering_key", String(100), nullable=False),
     Column("status", String(20), nullable=False),  # pending | succeeded | failed
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
-    Index("ix_webhook_deliveries_order", "tenant_id", "webhook", "order_id", "id"),
+    Index("ix_webhook_deliveries_ordering", "tenant_id", "webhook", "ordering_key", "id"),
 )
 
 # The delivery log: every attempt, newest first in the admin API.
@@ -170,7 +171,7 @@ webhook_attempts = Table(
     Column("webhook", String(200), nullable=False),
     Column("message_id", String(40), nullable=False),
     Column("event_type", String(40), nullable=False),
-    Column("order_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=True),
     Column("attempted_at", UtcDateTime, nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("latency_ms", Integer, nullable=True),

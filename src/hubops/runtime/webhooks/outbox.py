@@ -1,10 +1,16 @@
-"""Queueing an order event for every matching webhook, inside the order's own transaction.
+"""Queueing an event for every matching webhook, inside the transaction that caused it.
 
-Writing the outbox rows in the same transaction as the order change is what
-makes delivery exactly as durable as the order: an event is never lost
-after its order committed, and never sent for a change that rolled back.
-Which webhooks match is decided now, from the webhooks as applied at this
-moment (enabled, subscribed to the event, covering the order's store).
+Writing the outbox rows in the same transaction as the change (an order's
+status, a finished catalog upload, a retailer connection) is what makes
+delivery exactly as durable as the change: an event is never lost after
+its change committed, and never sent for one that rolled back. Which
+webhooks match is decided now, from the webhooks as applied at this moment
+(enabled, subscribed to the event type and, for an event about a store,
+covering that store; an event about no store goes to every subscriber).
+
+Deliveries that share an ordering key reach one webhook in the order they
+were queued: an order's events use the order id, other events a key of
+their own (`upload:<id>`, `connection:<retailer>`).
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import Connection, insert, select
 
+from hubops.manifest.models import EventType
 from hubops.runtime.tables import resources, webhook_deliveries, webhook_messages
 
-EVENT_TYPES = ("order.created", "order.status_changed", "order.cancelled")
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+ORDER_EVENTS = ("order.created", "order.status_changed", "order.cancelled")
 
 
 def new_message_id() -> str:
@@ -29,7 +37,9 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def matching_webhooks(conn: Connection, tenant_id: int, event_type: str, store: str) -> list[str]:
+def matching_webhooks(
+    conn: Connection, tenant_id: int, event_type: str, store: str | None
+) -> list[str]:
     rows = conn.execute(
         select(resources.c.address, resources.c.body).where(
             resources.c.tenant_id == tenant_id, resources.c.kind == "webhook"
@@ -42,33 +52,36 @@ def matching_webhooks(conn: Connection, tenant_id: int, event_type: str, store: 
         if (
             body.get("enabled")
             and event_type in body.get("events", [])
-            and (stores is None or store in stores)
+            and (store is None or stores is None or store in stores)
         ):
             names.append(row.address.removeprefix("webhook/"))
     return sorted(names)
 
 
-def enqueue(
+def enqueue_event(
     conn: Connection,
     tenant_id: int,
     event_type: str,
-    order: dict[str, Any],
+    data: dict[str, Any],
+    *,
+    store: str | None,
+    ordering_key: str,
+    order_id: str | None = None,
     at: datetime | None = None,
 ) -> str | None:
-    """Record an order event for delivery; returns its message id (None if nothing listens).
+    """Record an event for delivery; returns its message id (None if nothing listens).
 
-    `order` is the order as the Partner API shows it (JSON-ready: money as
-    decimal strings); it must carry "id" and "store".
+    `data` is JSON-ready (money as decimal strings): it becomes the body's `data`.
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     at = at or datetime.now(UTC)
-    hooks = matching_webhooks(conn, tenant_id, event_type, str(order["store"]))
+    hooks = matching_webhooks(conn, tenant_id, event_type, store)
     if not hooks:
         return None
     message_id = new_message_id()
     body = json.dumps(
-        {"type": event_type, "timestamp": _timestamp(at), "data": order},
+        {"type": event_type, "timestamp": _timestamp(at), "data": data},
         separators=(",", ":"),
         ensure_ascii=False,
     )
@@ -77,7 +90,7 @@ def enqueue(
             id=message_id,
             tenant_id=tenant_id,
             event_type=event_type,
-            order_id=str(order["id"]),
+            order_id=order_id,
             body=body,
             created_at=at,
         )
@@ -89,7 +102,7 @@ def enqueue(
                 "message_id": message_id,
                 "tenant_id": tenant_id,
                 "webhook": name,
-                "order_id": str(order["id"]),
+                "ordering_key": ordering_key,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": at,
@@ -99,3 +112,26 @@ def enqueue(
         ],
     )
     return message_id
+
+
+def enqueue(
+    conn: Connection,
+    tenant_id: int,
+    event_type: str,
+    order: dict[str, Any],
+    at: datetime | None = None,
+) -> str | None:
+    """An order event: `order` as the Partner API shows it, with its "id" and "store"."""
+    if event_type not in ORDER_EVENTS:
+        raise ValueError(f"{event_type} is not an order event")
+    order_id = str(order["id"])
+    return enqueue_event(
+        conn,
+        tenant_id,
+        event_type,
+        order,
+        store=str(order["store"]),
+        ordering_key=order_id,
+        order_id=order_id,
+        at=at,
+    )

@@ -50,7 +50,8 @@ class Job:
     tenant: str
     webhook: str
     event_type: str
-    order_id: str
+    order_id: str | None
+    ordering_key: str
     body: bytes
     attempts: int
     hook: dict[str, Any] | None  # the webhook's body as applied now; None if deleted
@@ -58,14 +59,14 @@ class Job:
 
 
 def due(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
-    """Deliveries to attempt now: the oldest pending one per (webhook, order), so events of
-    one order reach one endpoint in order."""
+    """Deliveries to attempt now: the oldest pending one per (webhook, ordering key), so the
+    events of one order (or of one upload, one retailer connection) reach one endpoint in order."""
     earlier = aliased(webhook_deliveries)
     blocked = exists().where(
         and_(
             earlier.c.tenant_id == webhook_deliveries.c.tenant_id,
             earlier.c.webhook == webhook_deliveries.c.webhook,
-            earlier.c.order_id == webhook_deliveries.c.order_id,
+            earlier.c.ordering_key == webhook_deliveries.c.ordering_key,
             earlier.c.status == "pending",
             earlier.c.id < webhook_deliveries.c.id,
         )
@@ -129,6 +130,7 @@ def claim(engine: Engine, ids: list[int], now: datetime, keys: crypto.Keys) -> l
                     webhook=row.webhook,
                     event_type=row.event_type,
                     order_id=row.order_id,
+                    ordering_key=row.ordering_key,
                     body=row.body.encode(),
                     attempts=row.attempts,
                     hook=hook,

@@ -29,7 +29,7 @@ router = APIRouter(
 class DeliveryAttempt(BaseModel):
     messageId: str
     eventType: str
-    orderId: str
+    orderId: str | None  # None for events that are not about an order
     attemptedAt: datetime
     statusCode: int | None
     latencyMs: int | None
