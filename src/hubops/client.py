@@ -307,6 +307,48 @@ class RuntimeClient:
             raise ChangeRejected(f"the runtime rejected the changes for tenant {name}: {message}")
         self._expect(response, status)
 
+    # --- catalog files -----------------------------------------------------------------
+
+    async def upload_catalog(
+        self, tenant: str, store: str, path: Path, mode: str, content_type: str
+    ) -> dict[str, Any]:
+        """Send a catalog file as the operators' manual upload; the `processing` record."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with path.open("rb") as handle:
+                while chunk := handle.read(256 * 1024):
+                    yield chunk
+
+        response = await self._request(
+            "POST",
+            f"/admin/v1/tenants/{tenant}/stores/{store}/catalog/uploads",
+            params={"mode": mode},
+            content=chunks(),
+            headers={
+                "Content-Type": content_type,
+                "Content-Length": str(path.stat().st_size),
+                "Upload-Filename": path.name,
+            },
+        )
+        self._expect(response, 202)
+        upload: dict[str, Any] = response.json()
+        return upload
+
+    async def get_upload(self, tenant: str, upload_id: str) -> dict[str, Any]:
+        response = await self._request(
+            "GET", f"/admin/v1/tenants/{tenant}/catalog/uploads/{upload_id}"
+        )
+        self._expect(response, 200)
+        upload: dict[str, Any] = response.json()
+        return upload
+
+    async def upload_errors(self, tenant: str, upload_id: str) -> bytes:
+        response = await self._request(
+            "GET", f"/admin/v1/tenants/{tenant}/catalog/uploads/{upload_id}/errors"
+        )
+        self._expect(response, 200)
+        return response.content
+
     def _expect(self, response: httpx.Response, status: int) -> None:
         if response.status_code != status:
             code, message, _ = self._error(response)

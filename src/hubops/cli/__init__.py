@@ -40,6 +40,7 @@ COMMANDS = {
     "serve": "hubops.cli.serve:serve_command",
     "status": "hubops.cli.status:status_command",
     "check-encrypted": "hubops.cli.check_encrypted:check_encrypted_command",
+    "catalog": "hubops.cli.catalog:catalog_group",
 }
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
 from hubops.runtime import admin, health, migrate, openapi, partner, simulate
+from hubops.runtime.catalog import routes as catalog_routes
+from hubops.runtime.catalog.processor import UploadProcessor, lease_seconds
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
@@ -52,15 +54,19 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     runtime = Runtime(settings=settings, engine=engine, keys=keys)
 
     schedule, timeout = retry_schedule(), request_timeout()
+    uploads = UploadProcessor(engine, lease_seconds())
+    uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a served runtime delivers webhooks; the in-process client has no lifespan.
         worker = DeliveryWorker(runtime, schedule, timeout)
         await worker.start()
+        await uploads.start()
         try:
             yield
         finally:
+            await uploads.shutdown()
             await worker.stop()
             engine.dispose()
 
@@ -71,15 +77,18 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime
+    app.state.catalog_uploads = uploads
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(simulate.router)
     partner.install(app)
     app.include_router(webhook_routes.router)
+    app.include_router(catalog_routes.partner_router)
+    app.include_router(catalog_routes.admin_router)
     openapi.install(app)
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, streamed=catalog_routes.streams_body)
     app.add_middleware(EmptyQueryIsAbsent)
     app.add_middleware(RequestLog)
     return app

@@ -9,11 +9,16 @@ the buffered body here, with its own error code.
 
 A 413 after the whole body was read keeps the connection open; one whose
 body was too large even to drain closes it, as HTTP requires.
+
+Requests that `streamed` selects (the catalog file uploads) pass through
+unread: their routes authenticate first and then read the body themselves,
+with a limit of their own.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,12 +37,18 @@ TOO_LARGE_ADVICE = {
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        streamed: Callable[[Scope], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.streamed is not None and self.streamed(scope)):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

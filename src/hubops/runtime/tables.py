@@ -211,11 +211,15 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# A store's catalog is the rows of its current generation (`catalog_generations`; 0 when
+# absent). A replacing upload writes a new generation in chunks, then switches to it in one
+# short transaction, so readers see the old catalog or the new one, never a mix.
 catalog_items = Table(
     "catalog_items",
     metadata,
     Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     Column("store", String(200), primary_key=True),
+    Column("generation", Integer, primary_key=True),
     Column("sku", String(64), primary_key=True),
     Column("position", Integer, nullable=False),  # the order of the uploaded list
     Column("name", String(200), nullable=False),
@@ -262,4 +266,50 @@ change_set_parts = Table(
     Column("base_revision", Integer, nullable=False),
     Column("sealed", LargeBinary, nullable=False),
     Column("received_at", UtcDateTime, nullable=False, index=True),
+)
+
+# --- catalog files ---------------------------------------------------------------------------
+
+catalog_generations = Table(
+    "catalog_generations",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("store", String(200), primary_key=True),
+    Column("generation", Integer, nullable=False),
+)
+
+# One row per uploaded file; `seq` orders the history and names a replace's generation.
+catalog_uploads = Table(
+    "catalog_uploads",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("store", String(200), nullable=False),
+    Column("source", String(10), nullable=False),  # api | sftp | manual
+    Column("file_name", String(255), nullable=True),
+    Column("content_type", String(40), nullable=False),
+    Column("mode", String(10), nullable=False),  # replace | update
+    Column("status", String(20), nullable=False),  # processing | succeeded | partial | failed
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("heartbeat_at", UtcDateTime, nullable=False),  # moved by every processed chunk
+    Column("rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("error_count", Integer, nullable=False),
+    Index("ix_catalog_uploads_history", "tenant_id", "store", "seq"),
+    Index("ix_catalog_uploads_status", "status"),
+)
+
+catalog_upload_errors = Table(
+    "catalog_upload_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_seq", ForeignKey("catalog_uploads.seq", ondelete="CASCADE"), nullable=False),
+    Column("line", Integer, nullable=True),  # None: the file as a whole
+    Column("sku", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("error", String(500), nullable=False),
+    Index("ix_catalog_upload_errors_upload", "upload_seq", "id"),
 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 
 from fastapi import APIRouter
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine
 
+from hubops.runtime.catalog.items import read_items, replace_items
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
@@ -20,7 +21,6 @@ from hubops.runtime.partner.auth import Caller, CatalogRead, CatalogWrite
 from hubops.runtime.partner.errors import Unprocessable
 from hubops.runtime.partner.models import Catalog, CatalogItem
 from hubops.runtime.partner.stores import store_exists
-from hubops.runtime.tables import catalog_items
 
 router = APIRouter(prefix="/v1/stores", tags=["catalog"], responses=errors(401, 403, 429))
 
@@ -29,15 +29,6 @@ def _check_store(conn: Connection, caller: Caller, store: str) -> None:
     """Another tenant's store, or one outside the token's stores, looks like no store."""
     if not caller.may_see(store) or not store_exists(conn, caller.tenant_id, store):
         raise NotFound(f'no store "{store}" for this token', {"store": store})
-
-
-def read_catalog(conn: Connection, tenant_id: int, store: str) -> list[CatalogItem]:
-    rows = conn.execute(
-        select(catalog_items)
-        .where(catalog_items.c.tenant_id == tenant_id, catalog_items.c.store == store)
-        .order_by(catalog_items.c.position)
-    )
-    return [CatalogItem(sku=r.sku, name=r.name, price=r.price, available=r.available) for r in rows]
 
 
 def _duplicates(items: list[CatalogItem]) -> list[dict[str, str]]:
@@ -58,24 +49,7 @@ def replace_catalog(engine: Engine, caller: Caller, store: str, items: list[Cata
         )
     with writing(engine) as conn:
         _check_store(conn, caller, store)
-        conn.execute(
-            delete(catalog_items).where(
-                catalog_items.c.tenant_id == caller.tenant_id, catalog_items.c.store == store
-            )
-        )
-        if items:
-            conn.execute(
-                insert(catalog_items),
-                [
-                    {
-                        "tenant_id": caller.tenant_id,
-                        "store": store,
-                        "position": position,
-                        **item.model_dump(),
-                    }
-                    for position, item in enumerate(items)
-                ],
-            )
+        replace_items(conn, caller.tenant_id, store, items)
 
 
 @router.get(
@@ -85,7 +59,7 @@ def get_catalog(store: str, runtime: RuntimeDep, caller: CatalogRead) -> Catalog
     """The store's items in the order they were uploaded."""
     with reading(runtime.engine) as conn:
         _check_store(conn, caller, store)
-        return Catalog(items=read_catalog(conn, caller.tenant_id, store))
+        return Catalog(items=read_items(conn, caller.tenant_id, store))
 
 
 @router.put(

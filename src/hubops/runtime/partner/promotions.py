@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, delete, insert, or_, select
 from sqlalchemy.engine import Row
 
 from hubops.runtime import cursors as cursor
+from hubops.runtime.catalog.items import sku_exists
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
@@ -24,7 +25,7 @@ from hubops.runtime.partner.auth import Caller, PromotionsRead, PromotionsWrite
 from hubops.runtime.partner.errors import Unprocessable
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
 from hubops.runtime.partner.stores import store_exists
-from hubops.runtime.tables import catalog_items, promotions
+from hubops.runtime.tables import promotions
 
 router = APIRouter(prefix="/v1/promotions", tags=["promotions"], responses=errors(401, 403, 429))
 
@@ -54,14 +55,7 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
     with writing(engine) as conn:
         if not caller.may_see(body.store) or not store_exists(conn, caller.tenant_id, body.store):
             raise _invalid("store", f'no store "{body.store}" for this token')
-        sku = conn.execute(
-            select(catalog_items.c.sku).where(
-                catalog_items.c.tenant_id == caller.tenant_id,
-                catalog_items.c.store == body.store,
-                catalog_items.c.sku == body.sku,
-            )
-        ).first()
-        if sku is None:
+        if not sku_exists(conn, caller.tenant_id, body.store, body.sku):
             raise _invalid("sku", f'the catalog of store "{body.store}" has no sku "{body.sku}"')
         promotion = Promotion(
             id="promo_" + secrets.token_hex(12),

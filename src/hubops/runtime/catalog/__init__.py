@@ -1,0 +1,1 @@
+"""Catalog files: CSV and JSON uploads parsed as a stream, processed in the background."""

@@ -1,0 +1,233 @@
+"""Upload records in the database: create, read, page, progress and finish.
+
+Every write is a short transaction of its own; `finish` also queues the
+`catalog.upload_finished` event in the transaction that ends the upload, so
+the event exists exactly when the outcome does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.engine import Row as DbRow
+
+from hubops.runtime.catalog.models import Mode, Source, Status, Upload
+from hubops.runtime.catalog.parse import Problem
+from hubops.runtime.db import reading, writing
+from hubops.runtime.tables import catalog_upload_errors, catalog_uploads
+from hubops.runtime.webhooks.outbox import enqueue_event
+
+PARTNER_PREFIX = "/v1/catalog/uploads"
+ERRORS_PAGE = 2_000
+
+
+def admin_prefix(tenant: str) -> str:
+    return f"/admin/v1/tenants/{tenant}/catalog/uploads"
+
+
+@dataclass(frozen=True)
+class UploadJob:
+    """What processing needs to know about an upload."""
+
+    seq: int
+    id: str
+    tenant_id: int
+    store: str
+    mode: Mode
+    content_type: str
+
+
+def new_upload_id() -> str:
+    return "upl_" + secrets.token_hex(12)
+
+
+def create(
+    engine: Engine,
+    tenant_id: int,
+    store: str,
+    source: Source,
+    file_name: str | None,
+    content_type: str,
+    mode: Mode,
+) -> tuple[UploadJob, DbRow[Any]]:
+    """A new `processing` record; the job to process and the row to show."""
+    now = datetime.now(UTC)
+    upload_id = new_upload_id()
+    with writing(engine) as conn:
+        result = conn.execute(
+            insert(catalog_uploads).values(
+                id=upload_id,
+                tenant_id=tenant_id,
+                store=store,
+                source=source,
+                file_name=file_name,
+                content_type=content_type,
+                mode=mode,
+                status="processing",
+                received_at=now,
+                heartbeat_at=now,
+                rows=0,
+                accepted=0,
+                rejected=0,
+                error_count=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        row = conn.execute(select(catalog_uploads).where(catalog_uploads.c.seq == key[0])).one()
+    return UploadJob(int(key[0]), upload_id, tenant_id, store, mode, content_type), row
+
+
+def shown(row: DbRow[Any], prefix: str = PARTNER_PREFIX) -> Upload:
+    return Upload(
+        id=row.id,
+        store=row.store,
+        source=row.source,
+        fileName=row.file_name,
+        mode=row.mode,
+        status=row.status,
+        receivedAt=row.received_at,
+        finishedAt=row.finished_at,
+        rows=row.rows,
+        accepted=row.accepted,
+        rejected=row.rejected,
+        errorFile=f"{prefix}/{row.id}/errors" if row.error_count else None,
+    )
+
+
+def find(conn: Connection, tenant_id: int, upload_id: str) -> DbRow[Any] | None:
+    return conn.execute(
+        select(catalog_uploads).where(
+            catalog_uploads.c.id == upload_id, catalog_uploads.c.tenant_id == tenant_id
+        )
+    ).first()
+
+
+def history(
+    conn: Connection, tenant_id: int, store: str, before: int | None, limit: int
+) -> list[DbRow[Any]]:
+    """Newest first; `before` is the seq to continue below."""
+    query = select(catalog_uploads).where(
+        catalog_uploads.c.tenant_id == tenant_id, catalog_uploads.c.store == store
+    )
+    if before is not None:
+        query = query.where(catalog_uploads.c.seq < before)
+    return list(conn.execute(query.order_by(catalog_uploads.c.seq.desc()).limit(limit)))
+
+
+def add_problems(conn: Connection, seq: int, problems: Sequence[Problem]) -> None:
+    if problems:
+        conn.execute(
+            insert(catalog_upload_errors),
+            [
+                {
+                    "upload_seq": seq,
+                    "line": p.line,
+                    "sku": p.sku[:64],
+                    "field": p.field[:64],
+                    "error": p.error[:500],
+                }
+                for p in problems
+            ],
+        )
+
+
+@dataclass
+class Counts:
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    errors: int = 0
+
+
+def progress(conn: Connection, seq: int, counts: Counts, now: datetime) -> None:
+    conn.execute(
+        update(catalog_uploads)
+        .where(catalog_uploads.c.seq == seq)
+        .values(
+            rows=counts.rows,
+            accepted=counts.accepted,
+            rejected=counts.rejected,
+            error_count=counts.errors,
+            heartbeat_at=now,
+        )
+    )
+
+
+def finish(
+    conn: Connection, job: UploadJob, status: Status, counts: Counts, now: datetime
+) -> Upload:
+    """Write the outcome and queue `catalog.upload_finished` with the record as data."""
+    conn.execute(
+        update(catalog_uploads)
+        .where(catalog_uploads.c.seq == job.seq)
+        .values(
+            status=status,
+            finished_at=now,
+            heartbeat_at=now,
+            rows=counts.rows,
+            accepted=counts.accepted,
+            rejected=counts.rejected,
+            error_count=counts.errors,
+        )
+    )
+    row = conn.execute(select(catalog_uploads).where(catalog_uploads.c.seq == job.seq)).one()
+    upload = shown(row)
+    enqueue_event(
+        conn,
+        job.tenant_id,
+        "catalog.upload_finished",
+        upload.model_dump(mode="json"),
+        store=job.store,
+        ordering_key=f"upload:{job.id}",
+        at=now,
+    )
+    return upload
+
+
+def counts_if_processing(conn: Connection, seq: int) -> Counts | None:
+    row = conn.execute(
+        select(catalog_uploads).where(
+            catalog_uploads.c.seq == seq, catalog_uploads.c.status == "processing"
+        )
+    ).first()
+    if row is None:
+        return None
+    return Counts(row.rows, row.accepted, row.rejected, row.error_count)
+
+
+def stale(engine: Engine, cutoff: datetime) -> list[UploadJob]:
+    """Uploads still `processing` whose last heartbeat is older than `cutoff`."""
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(catalog_uploads).where(
+                catalog_uploads.c.status == "processing",
+                catalog_uploads.c.heartbeat_at < cutoff,
+            )
+        ).all()
+    return [UploadJob(r.seq, r.id, r.tenant_id, r.store, r.mode, r.content_type) for r in rows]
+
+
+def error_lines(engine: Engine, seq: int) -> Iterator[tuple[int | None, str, str, str]]:
+    """Every problem of an upload in file order, read a page per transaction."""
+    after = 0
+    while True:
+        with reading(engine) as conn:
+            page = conn.execute(
+                select(catalog_upload_errors)
+                .where(
+                    catalog_upload_errors.c.upload_seq == seq, catalog_upload_errors.c.id > after
+                )
+                .order_by(catalog_upload_errors.c.id)
+                .limit(ERRORS_PAGE)
+            ).all()
+        for row in page:
+            yield row.line, row.sku, row.field, row.error
+        if len(page) < ERRORS_PAGE:
+            return
+        after = page[-1].id
