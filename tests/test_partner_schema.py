@@ -59,6 +59,9 @@ OPERATIONS = [
     ("GET", "/v1/promotions"),
     ("POST", "/v1/promotions"),
     ("DELETE", "/v1/promotions/{promotion_id}"),
+    ("GET", "/v1/stores/{store}/catalog/uploads"),
+    ("GET", "/v1/catalog/uploads/{upload_id}"),
+    ("GET", "/v1/catalog/uploads/{upload_id}/errors"),
 ]
 CHECKS = [
     not_a_server_error,
@@ -118,10 +121,10 @@ def test_the_document_declares_bearer_auth_on_every_partner_route(
         if path.startswith("/v1/")
         for method, op in methods.items()
     ]
-    assert len(operations) == 8
+    assert len(operations) == 12
     for path, method, op in operations:
         assert op["security"] == [{"partnerToken": []}], (path, method)
-        assert "200" in op["responses"] or "201" in op["responses"] or "204" in op["responses"]
+        assert {"200", "201", "202", "204"} & set(op["responses"]), (path, method)
         for status in ("401", "403", "422", "429"):
             error_ref = op["responses"][status]["content"]["application/json"]["schema"]
             assert error_ref == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)

@@ -67,6 +67,8 @@ _MESSAGES = {
 
 def _message(error: Any, name: str) -> str:
     kind = error["type"]
+    if error.get("input") == "":
+        return "is empty"
     if kind == "string_pattern_mismatch" and name == "price":
         return 'is not a decimal amount such as "9.50" (no sign, at most 4 decimals)'
     if kind == "string_too_long":

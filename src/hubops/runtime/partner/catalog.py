@@ -19,7 +19,7 @@ from hubops.runtime.errors import NotFound
 from hubops.runtime.openapi import errors
 from hubops.runtime.partner.auth import Caller, CatalogRead, CatalogWrite
 from hubops.runtime.partner.errors import Unprocessable
-from hubops.runtime.partner.models import Catalog, CatalogItem
+from hubops.runtime.partner.models import Catalog, CatalogItem, CatalogOut
 from hubops.runtime.partner.stores import store_exists
 
 router = APIRouter(prefix="/v1/stores", tags=["catalog"], responses=errors(401, 403, 429))
@@ -53,13 +53,13 @@ def replace_catalog(engine: Engine, caller: Caller, store: str, items: list[Cata
 
 
 @router.get(
-    "/{store}/catalog", response_model=Catalog, responses=errors(404), operation_id="getCatalog"
+    "/{store}/catalog", response_model=CatalogOut, responses=errors(404), operation_id="getCatalog"
 )
-def get_catalog(store: str, runtime: RuntimeDep, caller: CatalogRead) -> Catalog:
+def get_catalog(store: str, runtime: RuntimeDep, caller: CatalogRead) -> CatalogOut:
     """The store's items in the order they were uploaded."""
     with reading(runtime.engine) as conn:
         _check_store(conn, caller, store)
-        return Catalog(items=read_items(conn, caller.tenant_id, store))
+        return CatalogOut(items=read_items(conn, caller.tenant_id, store))
 
 
 @router.put(

@@ -97,6 +97,12 @@ class Catalog(_In):
     items: Annotated[list[CatalogItem], Field(max_length=10_000)]
 
 
+class CatalogOut(BaseModel):
+    """A store's catalog as read: up to 100,000 items when it came from a catalog file."""
+
+    items: list[CatalogItem]
+
+
 class PromotionIn(_In):
     name: Name
     store: StoreId
