@@ -52,6 +52,7 @@ class LiveTenant:
     secrets_digest: str | None = None
     fingerprints: dict[str, str] = field(default_factory=dict)
     last_applied: dict[str, Any] | None = None
+    pending_connections: list[str] = field(default_factory=list)
 
     @classmethod
     def absent(cls, name: str) -> LiveTenant:
@@ -256,6 +257,7 @@ class RuntimeClient:
             secrets_digest=recorded.get("digest"),
             fingerprints=recorded.get("fingerprints") or {},
             last_applied=data.get("lastApplied"),
+            pending_connections=list(data.get("pendingConnections") or []),
         )
 
     async def get_tenants(

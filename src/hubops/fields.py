@@ -42,10 +42,15 @@ NAME_RULE = (
 NO_CONTROL_PATTERN = f"^[^{CONTROL_CLASS}]*$"
 HTTPS_PATTERN = f"^https://[^\\s/?#{CONTROL_CLASS}]+[^\\s{CONTROL_CLASS}]*$"
 EMAIL_PATTERN = f"^[^@\\s{CONTROL_CLASS}]+@[^@\\s{CONTROL_CLASS}]+\\.[^@\\s{CONTROL_CLASS}]+$"
+# A retailer's id, as the marketplace sends it (opaque, but printable and bounded).
+RETAILER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+RETAILER_ID_RULE = "letters, digits, '.', '_', ':' and '-', 1 to 100 characters"
 MAX_TEXT = 200
 MAX_KEY = 100
 MAX_URL = 2048
 MAX_QUANTITY = 100_000
+
+RetailerId = Annotated[StrictStr, Field(pattern=RETAILER_ID_PATTERN)]
 
 _NAME = re.compile(NAME_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -71,6 +76,7 @@ def pattern_rule(pattern: str) -> str:
         NO_CONTROL_PATTERN: CONTROL_RULE,
         HTTPS_PATTERN: "must be an https:// URL",
         EMAIL_PATTERN: "must be an email address like ops@example.com",
+        RETAILER_ID_PATTERN: f"is not a retailer id: use {RETAILER_ID_RULE}",
     }.get(pattern, "does not have the expected form")
 
 

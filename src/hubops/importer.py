@@ -136,6 +136,21 @@ def api_documents(state: State) -> list[CommentedMap]:
     return docs
 
 
+def backoffice_documents(state: State) -> list[CommentedMap]:
+    """SftpUsers and the RetailerConnections decisions (informational `pending` left out)."""
+    kinds = _by_kind(state)
+    docs = []
+    for name, _, body in kinds.get("sftp-user", []):
+        spec = CommentedMap(publicKeys=CommentedSeq(body["publicKeys"]))
+        if body.get("stores") is not None:
+            spec["stores"] = _flow(body["stores"])
+        docs.append(_doc("SftpUser", name, spec))
+    for name, _, body in kinds.get("connections", []):
+        spec = CommentedMap(approved=_flow(body["approved"]), rejected=_flow(body["rejected"]))
+        docs.append(_doc("RetailerConnections", name, spec))
+    return docs
+
+
 def secrets_example(state: State, tenant: str) -> str:
     kinds = _by_kind(state)
     lines = [
@@ -232,6 +247,7 @@ def import_tenant(
         ("tenant.yaml", [tenant_document(name, state)]),
         ("integrations.yaml", integrations),
         ("api.yaml", api_documents(state)),
+        ("backoffice.yaml", backoffice_documents(state)),
     ]
     written = []
     for file_name, docs in files:

@@ -39,7 +39,13 @@ def commit_from_env() -> str | None:
 
 
 def _record(live: LiveTenant) -> LiveRecord:
-    return LiveRecord(live.revision, live.state, live.secrets_digest, live.fingerprints)
+    return LiveRecord(
+        live.revision,
+        live.state,
+        live.secrets_digest,
+        live.fingerprints,
+        live.pending_connections,
+    )
 
 
 def decrypt_when_changed(live: dict[str, LiveRecord]) -> Callable[[EncryptedFile], bool]:

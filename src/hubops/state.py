@@ -21,6 +21,7 @@ from hubops.fields import (
     HttpsUrl,
     Name,
     Quantity,
+    RetailerId,
     ShopId,
     Text,
     Timezone,
@@ -37,7 +38,19 @@ State = dict[str, Body]
 
 # Long enough for integration/NAME@STORE and admin/EMAIL; the runtime's column holds 400.
 MAX_ADDRESS = 400
-KINDS = ("tenant", "store", "license", "admin", "integration", "credentials", "token", "webhook")
+KINDS = (
+    "tenant",
+    "store",
+    "license",
+    "admin",
+    "integration",
+    "credentials",
+    "token",
+    "webhook",
+    "sftp-user",
+    "connections",
+)
+CONNECTIONS_ADDRESS = "connections/default"
 # Where each kind's secrets sit in its body (field names holding markers).
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"token": ("value",), "webhook": ("secret",)}
 
@@ -106,6 +119,20 @@ class WebhookBody(_Body):
     secret: Sensitive
 
 
+class SftpUserBody(_Body):
+    """`publicKeys` as `type base64` (comments dropped: renaming one is no change)."""
+
+    publicKeys: list[Annotated[StrictStr, Field(min_length=1, max_length=16_384)]]
+    stores: list[Name] | None
+
+
+class ConnectionsBody(_Body):
+    """The decisions made in git; requests awaiting review are beside the state, not in it."""
+
+    approved: list[RetailerId]
+    rejected: list[RetailerId]
+
+
 BODY_MODELS: dict[str, type[_Body]] = {
     "tenant": TenantBody,
     "store": StoreBody,
@@ -115,6 +142,8 @@ BODY_MODELS: dict[str, type[_Body]] = {
     "credentials": CredentialsBody,
     "token": TokenBody,
     "webhook": WebhookBody,
+    "sftp-user": SftpUserBody,
+    "connections": ConnectionsBody,
 }
 
 

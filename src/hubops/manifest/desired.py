@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubops.manifest.load import Source, Sourced
-from hubops.manifest.models import ApiToken, Integration, Partner, Tenant, Webhook
+from hubops.manifest.models import (
+    ApiToken,
+    Integration,
+    Partner,
+    RetailerConnections,
+    SftpUser,
+    Tenant,
+    Webhook,
+)
 from hubops.manifest.secrets import Secret
 
 
@@ -42,6 +50,8 @@ class TenantConfig:
     secret_keys: SecretKeys
     # None when the secrets were not decrypted (see `load_project(decrypt=...)`).
     secrets: SecretValues | None
+    sftp_users: dict[str, Sourced[SftpUser]] = field(default_factory=dict)
+    connections: Sourced[RetailerConnections] | None = None
 
 
 Catalog = dict[str, Sourced[Partner]]

@@ -37,6 +37,7 @@ from hubops.fields import (
     HttpsUrl,
     Name,
     Quantity,
+    RetailerId,
     ShopId,
     Text,
     Timezone,
@@ -187,6 +188,39 @@ class Webhook(Document):
     spec: WebhookSpec
 
 
+# --- SftpUser ---------------------------------------------------------------
+
+# An OpenSSH public key line (`type base64 comment`), checked further in `manifest.ssh_keys`.
+PublicKeyLine = Annotated[StrictStr, Field(min_length=1, max_length=16_384)]
+
+
+class SftpUserSpec(Model):
+    public_keys: Annotated[list[PublicKeyLine], Field(min_length=1, max_length=20)]
+    stores: list[Name] | None = None
+
+
+class SftpUser(Document):
+    """Logs in over SFTP as `TENANT.NAME` with one of its keys, to upload catalog files."""
+
+    kind: Literal["SftpUser"]
+    spec: SftpUserSpec
+
+
+# --- RetailerConnections ----------------------------------------------------
+
+
+class RetailerConnectionsSpec(Model):
+    approved: list[RetailerId] = []
+    rejected: list[RetailerId] = []
+
+
+class RetailerConnections(Document):
+    """The brand's decisions on retailers' connection requests (one per tenant: `default`)."""
+
+    kind: Literal["RetailerConnections"]
+    spec: RetailerConnectionsSpec
+
+
 # --- PartnerCatalog ---------------------------------------------------------
 
 
@@ -236,5 +270,7 @@ TENANT_KINDS: dict[str, type[Document]] = {
     "Integration": Integration,
     "ApiToken": ApiToken,
     "Webhook": Webhook,
+    "SftpUser": SftpUser,
+    "RetailerConnections": RetailerConnections,
 }
 ALL_KINDS: dict[str, type[Document]] = {**TENANT_KINDS, "PartnerCatalog": PartnerCatalog}

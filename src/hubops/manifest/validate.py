@@ -22,10 +22,13 @@ from hubops.manifest.models import (
     Document,
     Integration,
     PartnerCatalog,
+    RetailerConnections,
+    SftpUser,
     Tenant,
     Webhook,
 )
 from hubops.manifest.secret_refs import credential_problems, missing_secret, unused_secrets
+from hubops.manifest.ssh_keys import key_identity, key_problem
 
 DocT = TypeVar("DocT", bound=Document)
 
@@ -273,6 +276,50 @@ class _TenantRules:
         if name not in self.keys.webhooks and self.keys.complete:
             self.error(src, self._missing_secret("webhooks", name), "metadata", "name")
 
+    # --- SftpUser and RetailerConnections ----------------------------------------
+
+    def sftp_user(self, doc: Sourced[SftpUser]) -> None:
+        spec, src = doc.value.spec, doc.source
+        seen: set[str] = set()
+        for index, line in enumerate(spec.public_keys):
+            problem = key_problem(line)
+            if problem is not None:
+                self.error(src, f"public key {index + 1} {problem}", "spec", "publicKeys", index)
+            elif key_identity(line) in seen:
+                self.error(
+                    src, "this public key is listed twice; remove one", "spec", "publicKeys", index
+                )
+            seen.add(key_identity(line))
+        if spec.stores is not None:
+            self.stores_exist(spec.stores, src, "spec", "stores")
+
+    def connections(self, docs: list[Sourced[RetailerConnections]]) -> None:
+        for doc in docs[1:]:
+            self.error(
+                doc.source,
+                "a tenant has one RetailerConnections document (metadata.name: default); "
+                f"merge this one into the one in {docs[0].source.file}",
+                "kind",
+            )
+        for doc in docs[:1]:
+            spec, src = doc.value.spec, doc.source
+            if doc.value.metadata.name != "default":
+                self.error(
+                    src, 'the RetailerConnections document is named "default"', "metadata", "name"
+                )
+            _no_repeats(spec.approved, src, self.diags, "spec", "approved")
+            _no_repeats(spec.rejected, src, self.diags, "spec", "rejected")
+            approved = set(spec.approved)
+            for index, retailer in enumerate(spec.rejected):
+                if retailer in approved:
+                    self.error(
+                        src,
+                        f'retailer "{retailer}" is both approved and rejected; keep it in one list',
+                        "spec",
+                        "rejected",
+                        index,
+                    )
+
 
 def _of_kind(docs: list[Sourced[Document]], cls: type[DocT]) -> list[Sourced[DocT]]:
     return [cast(Sourced[DocT], d) for d in docs if isinstance(d.value, cls)]
@@ -334,6 +381,11 @@ def check_tenant(
         rules.token(token, position)
     for webhook in webhooks.values():
         rules.webhook(webhook)
+    sftp_users = _unique(_of_kind(sources.documents, SftpUser), rules.diags)
+    for user in sftp_users.values():
+        rules.sftp_user(user)
+    connections = _of_kind(sources.documents, RetailerConnections)
+    rules.connections(connections)
     used_credentials = {
         c for i in integrations.values() if (c := i.value.spec.credentials) is not None
     }
@@ -351,5 +403,7 @@ def check_tenant(
         webhooks=webhooks,
         secret_keys=keys,
         secrets=values,
+        sftp_users=sftp_users,
+        connections=connections[0] if connections else None,
     )
     return config, rules.diags

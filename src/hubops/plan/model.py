@@ -86,6 +86,8 @@ class TenantPlan:
     sends: dict[str, str] = field(default_factory=dict)
     # The catalog partners of the integration and credentials changes, by partner id.
     partners: dict[str, PartnerInfo] = field(default_factory=dict)
+    # Things to know that are no change, e.g. connection requests awaiting review.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> Counts:
@@ -128,3 +130,7 @@ class Plan:
     def approval_tenants(self) -> int:
         """How many tenants hold a change that needs an owner's approval."""
         return sum(1 for t in self.tenants if t.owner_approvals)
+
+    def noted(self) -> list[TenantPlan]:
+        """Tenants without changes that have notes to show."""
+        return [t for t in self.tenants if t.notes and not t.changes]

@@ -18,7 +18,8 @@ from typing import Any
 from hubops.fingerprint import fingerprint, marker
 from hubops.manifest.desired import SecretKeys, SecretValues, TenantConfig
 from hubops.manifest.secrets import Secret
-from hubops.state import State, address
+from hubops.manifest.ssh_keys import key_identity
+from hubops.state import CONNECTIONS_ADDRESS, State, address
 
 FingerprintOf = Callable[[str], str]
 
@@ -153,5 +154,17 @@ def desired_state(config: TenantConfig, fp: FingerprintOf) -> State:
             "stores": _sorted(hook.stores),
             "enabled": hook.enabled,
             "secret": marker(fp(f"webhook/{name}#secret")),
+        }
+    for name, user in config.sftp_users.items():
+        user_spec = user.value.spec
+        state[address("sftp-user", name)] = {
+            "publicKeys": sorted({key_identity(line) for line in user_spec.public_keys}),
+            "stores": _sorted(user_spec.stores),
+        }
+    if config.connections is not None:
+        decisions = config.connections.value.spec
+        state[CONNECTIONS_ADDRESS] = {
+            "approved": sorted(set(decisions.approved)),
+            "rejected": sorted(set(decisions.rejected)),
         }
     return state

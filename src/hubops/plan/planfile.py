@@ -83,6 +83,10 @@ class TenantFile(_Model):
         default_factory=dict,
         description="Fingerprint of every secret value apply will send, by secret address.",
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Notes that are no change, e.g. connection requests awaiting review.",
+    )
 
 
 class PlanFile(_Model):
@@ -145,6 +149,7 @@ def to_file(plan: Plan) -> PlanFile:
                 secretsDigest=t.secrets_digest,
                 entryFingerprints=t.entry_fingerprints,
                 sends=t.sends,
+                notes=t.notes,
             )
             for t in plan.tenants
         ],
@@ -183,6 +188,7 @@ def from_file(data: PlanFile) -> Plan:
                 secrets_digest=t.secretsDigest,
                 entry_fingerprints=t.entryFingerprints,
                 sends=t.sends,
+                notes=t.notes,
             )
             for t in data.tenants
         ],

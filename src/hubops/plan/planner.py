@@ -25,7 +25,13 @@ from hubops.plan.approval import (
 from hubops.plan.diff import diff_states
 from hubops.plan.model import Plan, ResourceChange, TenantPlan
 from hubops.plan.normalize import Fingerprints, desired_state, secret_value, secrets_digest
-from hubops.state import State, parse_address, secret_address, secret_paths
+from hubops.state import (
+    CONNECTIONS_ADDRESS,
+    State,
+    parse_address,
+    secret_address,
+    secret_paths,
+)
 
 
 @dataclass
@@ -36,6 +42,19 @@ class LiveRecord:
     state: State = field(default_factory=dict)
     secrets_digest: str | None = None
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # Retailers whose connection requests await review (not state: nothing to diff).
+    pending_connections: list[str] = field(default_factory=list)
+
+
+def connection_note(desired: State, pending: list[str]) -> str | None:
+    """`N connection requests await review: ids` for requests the manifests do not decide."""
+    decided = desired.get(CONNECTIONS_ADDRESS) or {}
+    waiting = sorted(
+        set(pending) - set(decided.get("approved", [])) - set(decided.get("rejected", []))
+    )
+    if not waiting:
+        return None
+    return f"{len(waiting)} connection requests await review: {', '.join(waiting)}"
 
 
 def tenant_secret_files(folder: Path) -> list[Path]:
@@ -72,6 +91,9 @@ def plan_tenant(
     changes = mark_approvals(diff_states(desired, live.state), context)
     plan = TenantPlan(config.name, live.revision, changes)
     plan.partners = involved_partners(changes, context)
+    note = connection_note(desired, live.pending_connections)
+    if note is not None:
+        plan.notes.append(note)
     for change in changes:
         for path in changed_secret_paths(change):
             addr = secret_address(change.address, path)

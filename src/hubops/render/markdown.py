@@ -65,6 +65,9 @@ def render_markdown(
     foot = ""
     if changed and unchanged:
         foot = f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged.\n\n"
+    notes = [f"> **{t.name}**: {note}\n" for t in plan.tenants for note in t.notes]
+    if notes:
+        foot = "".join(notes) + "\n" + foot
     if approval_line(plan):
         foot += approval_line(plan) + "\n\n"
     foot += plan.counts.sentence() + "\n"

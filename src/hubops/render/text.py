@@ -23,14 +23,22 @@ def tenant_lines(tenant: TenantPlan, color: bool = False, indent: str = "  ") ->
             yield f"{indent}    {printable(field_line(field))}"
 
 
+def note_lines(tenant: TenantPlan, indent: str = "  ") -> Iterator[str]:
+    for note in tenant.notes:
+        yield f"{indent}Note: {note}"
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     lines: list[str] = []
-    for tenant in plan.changed:
+    for tenant in plan.tenants:
+        if not tenant.changes and not tenant.notes:
+            continue
         counts = tenant.counts
         title = f"Tenant {printable(tenant.name)}"
         title += f" (revision {tenant.base_revision})" if tenant.base_revision else " (new)"
         lines.append(click.style(title, bold=True) if color else title)
         lines.extend(tenant_lines(tenant, color))
+        lines.extend(note_lines(tenant))
         lines.append(f"  {counts.sentence()}")
         lines.append("")
     unchanged = len(plan.tenants) - len(plan.changed)

@@ -65,6 +65,7 @@ def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
             digest=record.secrets_digest, fingerprints=record.applied_fingerprints
         ),
         lastApplied=last,
+        pendingConnections=record.pending_connections,
     )
 
 

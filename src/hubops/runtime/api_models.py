@@ -89,6 +89,10 @@ class TenantOut(BaseModel):
     state: dict[str, dict[str, Any]]
     secrets: SecretsRecord
     lastApplied: LastApplied | None
+    pendingConnections: list[str] = Field(
+        default_factory=list,
+        description="Retailer ids whose connection requests await review (informational).",
+    )
 
 
 class FingerprintKeyOut(BaseModel):

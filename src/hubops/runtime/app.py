@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
-from hubops.runtime import admin, health, migrate, openapi, partner, simulate
+from hubops.runtime import admin, connections, health, migrate, openapi, partner, simulate
 from hubops.runtime.catalog import routes as catalog_routes
 from hubops.runtime.catalog.processor import UploadProcessor, lease_seconds
 from hubops.runtime.context import Runtime
@@ -86,6 +86,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(catalog_routes.partner_router)
     app.include_router(catalog_routes.admin_router)
+    app.include_router(connections.router)
     openapi.install(app)
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
     app.add_middleware(BodyLimit, streamed=catalog_routes.streams_body)

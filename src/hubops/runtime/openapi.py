@@ -59,8 +59,16 @@ TAGS = [
     },
     {"name": "webhooks", "description": "Delivery log and redelivery of order webhooks (admin)."},
     {"name": "orders", "description": "Partner API: a tenant's orders and their status."},
-    {"name": "catalog", "description": "Partner API: the items of a store, replaced whole."},
+    {
+        "name": "catalog",
+        "description": "The items of a store, replaced whole or from catalog files (CSV or "
+        "JSON) with their upload history and error files.",
+    },
     {"name": "promotions", "description": "Partner API: discounts on one item of one store."},
+    {
+        "name": "connections",
+        "description": "Retailers' connection requests to a brand, from the marketplace (admin).",
+    },
 ]
 
 HEADERS: dict[str, dict[str, Any]] = {

@@ -31,11 +31,14 @@ router = APIRouter(
     "/tenants/{name}/orders",
     response_model=Order,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(404),
+    responses=errors(404, 409),
     operation_id="simulateOrder",
 )
 def simulate_order(name: str, body: OrderIn, runtime: RuntimeDep) -> Order:
-    """Create a RECEIVED order in one of the tenant's stores; emits order.created."""
+    """Create a RECEIVED order in one of the tenant's stores; emits order.created.
+
+    An order naming a `retailer` is refused (409) unless that retailer's connection is approved.
+    """
     with reading(runtime.engine) as conn:
         tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
     if tenant_id is None:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hubops.runtime import crypto
+from hubops.runtime import connections, crypto
 from hubops.runtime.api_models import ChangeSetIn
 from hubops.runtime.changes import Outcome, evaluate, marker_at
 from hubops.runtime.db import reading, writing
@@ -33,7 +33,7 @@ from hubops.runtime.tables import (
     tenants,
     webhook_secret_history,
 )
-from hubops.state import State, parse_address, secret_address, secret_paths
+from hubops.state import CONNECTIONS_ADDRESS, State, parse_address, secret_address, secret_paths
 
 SEALED_KINDS = ("credentials", "webhook")
 
@@ -46,6 +46,7 @@ class TenantRecord:
     secrets_digest: str | None
     applied_fingerprints: dict[str, str]
     last_applied: tuple[datetime, str, str | None] | None
+    pending_connections: list[str]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def read_tenant(engine: Engine, name: str) -> TenantRecord:
         if row is None:
             raise TenantNotFound(f'the runtime holds no tenant "{name}"', {"tenant": name})
         state = _load_state(conn, row.id)
+        pending = connections.pending_retailers(conn, row.id)
     last = None
     if row.last_applied_at is not None:
         last = (row.last_applied_at, row.last_applied_by, row.last_applied_commit)
@@ -80,6 +82,7 @@ def read_tenant(engine: Engine, name: str) -> TenantRecord:
         secrets_digest=row.secrets_digest,
         applied_fingerprints=dict(row.applied_fingerprints),
         last_applied=last,
+        pending_connections=pending,
     )
 
 
@@ -115,6 +118,14 @@ def apply_in(
         _write_resources(conn, tenant_id, current, outcome)
         _write_secrets(conn, keys, tenant, tenant_id, outcome)
         _write_tokens(conn, tenant_id, current, outcome, now)
+        if CONNECTIONS_ADDRESS in outcome.touched:
+            connections.apply_decisions(
+                conn,
+                tenant_id,
+                current.get(CONNECTIONS_ADDRESS),
+                outcome.state.get(CONNECTIONS_ADDRESS),
+                now,
+            )
         return revision, _record(conn, tenant_id, revision, change_set, by, now)
     except IntegrityError:
         raise _conflict() from None

@@ -313,3 +313,25 @@ catalog_upload_errors = Table(
     Column("error", String(500), nullable=False),
     Index("ix_catalog_upload_errors_upload", "upload_seq", "id"),
 )
+
+# --- retailer connections --------------------------------------------------------------------
+
+# Retailers' requests to connect to a brand and where each stands. A status set from git
+# (`connections/default`) wins over one the runtime set at request time (instant ordering).
+retailer_connections = Table(
+    "retailer_connections",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("retailer_id", String(100), nullable=False),
+    Column("retailer_name", String(200), nullable=True),
+    Column("retailer_email", String(254), nullable=True),
+    Column("status", String(20), nullable=False),  # pending | approved | rejected
+    Column("requested_at", UtcDateTime, nullable=True),  # None: decided before any request
+    Column("decided_at", UtcDateTime, nullable=True),
+    UniqueConstraint("tenant_id", "retailer_id", name="uq_retailer_connections_retailer"),
+    Index("ix_retailer_connections_list", "tenant_id", "seq"),
+)
+
+orders.append_column(Column("retailer", String(100), nullable=True))

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from hubops.fields import RetailerId
 from hubops.utc import UtcDatetime
 
 
@@ -65,6 +66,10 @@ class OrderIn(_In):
 
     store: StoreId
     items: Annotated[list[OrderItem], Field(min_length=1, max_length=500)]
+    retailer: RetailerId | None = Field(
+        default=None,
+        description="The retailer ordering; it needs an approved connection (else 409).",
+    )
 
 
 class Order(BaseModel):
@@ -75,6 +80,7 @@ class Order(BaseModel):
     total: Total
     createdAt: datetime
     updatedAt: datetime
+    retailer: str | None = None
 
 
 class OrderPage(BaseModel):

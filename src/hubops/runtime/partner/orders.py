@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, up
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
+from hubops.runtime.connections import check_order_retailer
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
 from hubops.runtime.partner.auth import Caller
@@ -64,6 +65,7 @@ def _order(row: Row[Any]) -> Order:
         total=row.total,
         createdAt=row.created_at,
         updatedAt=row.updated_at,
+        retailer=row.retailer,
     )
 
 
@@ -75,6 +77,8 @@ def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
                 f'the tenant has no store "{body.store}"; orders need an applied store',
                 {"field": "body.store"},
             )
+        if body.retailer is not None:
+            check_order_retailer(conn, tenant_id, body.retailer)
         now = datetime.now(UTC)
         order = Order(
             id=new_order_id(),
@@ -84,6 +88,7 @@ def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
             total=order_total(body.items),
             createdAt=now,
             updatedAt=now,
+            retailer=body.retailer,
         )
         conn.execute(
             insert(orders).values(
@@ -95,6 +100,7 @@ def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
                 total=order.total,
                 created_at=now,
                 updated_at=now,
+                retailer=body.retailer,
             )
         )
         enqueue(conn, tenant_id, "order.created", order.model_dump(mode="json"), now)
