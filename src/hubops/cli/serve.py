@@ -32,22 +32,37 @@ def _db_url(value: str | None) -> str | None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-def serve_command(db: str | None, host: str, port: int) -> None:
+@click.option(
+    "--sftp-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve SFTP for catalog files on this port (or HUBOPS_SFTP_PORT).",
+)
+def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -> None:
     """Serve the runtime's admin API (needs HUBOPS_ADMIN_TOKEN)."""
+    import dataclasses
+
     import uvicorn
 
     from hubops.runtime.app import create_app
     from hubops.runtime.request_log import log_config
 
     settings = RuntimeSettings.from_env(_db_url(db))
+    settings = dataclasses.replace(
+        settings,
+        sftp_host=host,
+        sftp_port=sftp_port if sftp_port is not None else settings.sftp_port,
+    )
     app = create_app(settings)
     names = ", ".join(sorted(settings.admin_tokens))
     key_source = (
         "HUBOPS_MASTER_KEY" if settings.master_key is not None else str(settings.key_file())
     )
     shown = make_url(settings.db_url).render_as_string(hide_password=True)
+    sftp = "" if settings.sftp_port is None else f"; SFTP on {host}:{settings.sftp_port}"
     click.echo(
-        f"hubops runtime: database {shown}; admin tokens {names}; master key from {key_source}",
+        f"hubops runtime: database {shown}; admin tokens {names}; master key from "
+        f"{key_source}{sftp}",
         err=True,
     )
     # uvicorn's access log prints query strings; RequestLog logs route templates instead.

@@ -56,6 +56,19 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     schedule, timeout = retry_schedule(), request_timeout()
     uploads = UploadProcessor(engine, lease_seconds())
     uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
+    sftp = None
+    if settings.sftp_port is not None:
+        from hubops.runtime.sftp.hostkey import load_host_key
+        from hubops.runtime.sftp.server import SftpServer
+
+        sftp = SftpServer(
+            engine,
+            uploads,
+            settings.data_dir() / "sftp",
+            load_host_key(settings),
+            settings.sftp_host,
+            settings.sftp_port,
+        )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -63,9 +76,13 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         worker = DeliveryWorker(runtime, schedule, timeout)
         await worker.start()
         await uploads.start()
+        if sftp is not None:
+            await sftp.start()
         try:
             yield
         finally:
+            if sftp is not None:
+                await sftp.stop()
             await uploads.shutdown()
             await worker.stop()
             engine.dispose()

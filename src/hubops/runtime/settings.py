@@ -23,6 +23,8 @@ DEFAULT_DB_URL = "sqlite:///.hubops/state.db"
 ADMIN_TOKEN_ENV = "HUBOPS_ADMIN_TOKEN"
 MASTER_KEY_ENV = "HUBOPS_MASTER_KEY"
 MASTER_KEY_BYTES = 32
+SFTP_PORT_ENV = "HUBOPS_SFTP_PORT"
+SFTP_HOST_KEY_ENV = "HUBOPS_SFTP_HOST_KEY"
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
@@ -38,6 +40,10 @@ class RuntimeSettings:
     admin_tokens: dict[str, str] = field(default_factory=dict, repr=False)
     master_key: bytes | None = field(default=None, repr=False)
     master_key_file: Path | None = None
+    # SFTP for catalog files: off unless a port is given (`serve --sftp-port`).
+    sftp_port: int | None = None
+    sftp_host: str = "127.0.0.1"
+    sftp_host_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> RuntimeSettings:
@@ -48,20 +54,38 @@ class RuntimeSettings:
                 f"{ADMIN_TOKEN_ENV} is not set; set it to a token (or name=token pairs "
                 "separated by commas) so the admin API is not left open."
             )
+        host_key = os.environ.get(SFTP_HOST_KEY_ENV, "").strip()
         return cls(
             db_url=db_url or DEFAULT_DB_URL,
             admin_tokens=parse_admin_tokens(raw_tokens),
             master_key=parse_master_key(os.environ.get(MASTER_KEY_ENV)),
+            sftp_port=parse_port(os.environ.get(SFTP_PORT_ENV), SFTP_PORT_ENV),
+            sftp_host_key_file=Path(host_key) if host_key else None,
         )
 
     def key_file(self) -> Path:
         """Where a generated master key lives: beside a SQLite file, else in `.hubops/`."""
         if self.master_key_file is not None:
             return self.master_key_file
+        return self.data_dir() / "master.key"
+
+    def data_dir(self) -> Path:
+        """The folder beside the database for the runtime's own files (keys, SFTP tree)."""
         db_file = sqlite_file(self.db_url)
-        if db_file is not None:
-            return db_file.parent / "master.key"
-        return Path(".hubops") / "master.key"
+        return db_file.parent if db_file is not None else Path(".hubops")
+
+    def host_key_file(self) -> Path:
+        """The SFTP host key: HUBOPS_SFTP_HOST_KEY, else one generated beside the database."""
+        return self.sftp_host_key_file or self.data_dir() / "sftp_host_key"
+
+
+def parse_port(raw: str | None, source: str) -> int | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if not (text.isdigit() and 0 <= int(text) <= 65535):
+        raise RuntimeConfigError(f"{source} must be a TCP port number (0-65535)")
+    return int(text)
 
 
 def parse_admin_tokens(raw: str) -> dict[str, str]:

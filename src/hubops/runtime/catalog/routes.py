@@ -12,12 +12,9 @@ processed in the background (`processor`).
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +27,7 @@ from hubops.runtime import cursors
 from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.auth import require_admin
 from hubops.runtime.catalog import records
+from hubops.runtime.catalog.errorfile import error_csv
 from hubops.runtime.catalog.models import Mode, Source, Upload, UploadPage
 from hubops.runtime.catalog.parse import CSV_TYPE, JSON_TYPE, MAX_FILE_BYTES
 from hubops.runtime.catalog.processor import UploadProcessor
@@ -50,7 +48,6 @@ STREAMED = (
     re.compile(r"^/v1/stores/[^/]+/catalog/uploads/?$"),
     re.compile(r"^/admin/v1/tenants/[^/]+/stores/[^/]+/catalog/uploads/?$"),
 )
-ERROR_HEADER = ("line", "sku", "field", "error")
 WRITE_CHUNK = 256 * 1024
 
 
@@ -139,20 +136,6 @@ async def accept_upload(
         raise
     processor_of(request).submit(job, path, lambda _outcome: path.unlink(missing_ok=True))
     return records.shown(row, prefix)
-
-
-def error_csv(engine: Engine, seq: int) -> Iterator[bytes]:
-    """The error file, RFC 4180 (CRLF, quoted where needed), a page of rows at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(ERROR_HEADER)
-    for count, (line, sku, field, error) in enumerate(records.error_lines(engine, seq), 1):
-        writer.writerow(("" if line is None else line, sku, field, error))
-        if count % 500 == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
 
 
 def _errors_response(engine: Engine, row: Any) -> StreamingResponse:
