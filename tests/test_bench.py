@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -75,3 +76,18 @@ def test_partner_api_runs(
     assert "bare FastAPI hello world" in out
     assert out.count("req/s") == 2 and out.count(" p99 ") == 3
     assert "webhook end to end (status change -> received, 20 events at 100/s)" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_catalog_upload_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    bench = _load("catalog_upload")
+    args = ["--rows", "300", "--seconds", "1", "--connections", "2", "--orders", "10"]
+    assert bench.main([*args, "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "catalog upload over loopback: 300 rows" in out
+    assert out.count("succeeded in") == 2 and "(300 accepted, 0 rejected)" in out
+    assert out.count(" p99 ") == 3 and "baseline (no upload):" in out
+    assert "runtime RSS:" in out and "peak" in out
