@@ -51,7 +51,7 @@ def test_examples_apply_then_no_changes_against_serve(server: Server, tmp_path: 
         "apply", "examples/tenants", "--auto-approve", "--runtime", server.url, cwd=REPO, env=env
     )
     assert applied.returncode == 0, applied.stderr
-    assert "Apply complete! Resources: 75 added, 0 changed, 0 destroyed." in applied.stdout
+    assert "Apply complete! Resources: 77 added, 0 changed, 0 destroyed." in applied.stdout
     planned = cli(
         "plan",
         "examples/tenants",
