@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from hubops.runtime.partner.models import CatalogItem
 from hubops.runtime.tables import catalog_generations, catalog_items
@@ -29,7 +29,7 @@ def current_generation(conn: Connection, tenant_id: int, store: str) -> int:
     return int(found or 0)
 
 
-def _of(tenant_id: int, store: str, generation: int):  # type: ignore[no-untyped-def]
+def _of(tenant_id: int, store: str, generation: int) -> ColumnElement[bool]:
     return (
         (catalog_items.c.tenant_id == tenant_id)
         & (catalog_items.c.store == store)
