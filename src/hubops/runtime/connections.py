@@ -279,6 +279,7 @@ router = APIRouter(
         200: {"model": RetailerConnection, "description": "The retailer had asked already."},
         **errors(404, 422),
     },
+    operation_id="requestConnection",
 )
 def post_connection(
     tenant: str, body: ConnectionRequestIn, runtime: RuntimeDep, response: Response
@@ -291,7 +292,10 @@ def post_connection(
 
 
 @router.get(
-    "/tenants/{tenant}/connections", response_model=ConnectionPage, responses=errors(400, 404, 422)
+    "/tenants/{tenant}/connections",
+    response_model=ConnectionPage,
+    responses=errors(400, 404, 422),
+    operation_id="listConnections",
 )
 def list_connections(
     tenant: str,

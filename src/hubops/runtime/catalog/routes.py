@@ -202,6 +202,7 @@ def _visible_upload(engine: Engine, caller: Caller, upload_id: str) -> Any:
     response_model=Upload,
     responses={**errors(404, 422), **_FILE_ERRORS},
     openapi_extra=_FILE_BODY,
+    operation_id="uploadCatalogFile",
 )
 async def upload_catalog_file(
     store: str,
@@ -226,7 +227,10 @@ async def upload_catalog_file(
 
 
 @partner_router.get(
-    "/v1/stores/{store}/catalog/uploads", response_model=UploadPage, responses=errors(400, 404, 422)
+    "/v1/stores/{store}/catalog/uploads",
+    response_model=UploadPage,
+    responses=errors(400, 404, 422),
+    operation_id="listCatalogUploads",
 )
 def list_catalog_uploads(
     store: str,
@@ -240,7 +244,12 @@ def list_catalog_uploads(
     return _page(runtime.engine, caller.tenant_id, store, limit, cursor, records.PARTNER_PREFIX)
 
 
-@partner_router.get("/v1/catalog/uploads/{upload_id}", response_model=Upload, responses=errors(404))
+@partner_router.get(
+    "/v1/catalog/uploads/{upload_id}",
+    response_model=Upload,
+    responses=errors(404),
+    operation_id="getCatalogUpload",
+)
 def get_catalog_upload(upload_id: str, runtime: RuntimeDep, caller: CatalogRead) -> Upload:
     """One upload: its status and counts."""
     return records.shown(_visible_upload(runtime.engine, caller, upload_id))
@@ -250,6 +259,7 @@ def get_catalog_upload(upload_id: str, runtime: RuntimeDep, caller: CatalogRead)
     "/v1/catalog/uploads/{upload_id}/errors",
     response_class=StreamingResponse,
     responses={**errors(404), **_CSV_RESPONSE},
+    operation_id="getCatalogUploadErrors",
 )
 def get_catalog_upload_errors(
     upload_id: str, runtime: RuntimeDep, caller: CatalogRead
@@ -308,6 +318,7 @@ def _admin_upload(engine: Engine, tenant: str, upload_id: str) -> Any:
     response_model=Upload,
     responses={**_ADMIN_ERRORS, **_FILE_ERRORS},
     openapi_extra=_FILE_BODY,
+    operation_id="uploadCatalogFileManually",
 )
 async def upload_catalog_file_manually(
     tenant: str,
@@ -335,6 +346,7 @@ async def upload_catalog_file_manually(
     "/tenants/{tenant}/stores/{store}/catalog/uploads",
     response_model=UploadPage,
     responses=_ADMIN_ERRORS,
+    operation_id="listStoreCatalogUploads",
 )
 def list_catalog_uploads_admin(
     tenant: str,
@@ -349,7 +361,10 @@ def list_catalog_uploads_admin(
 
 
 @admin_router.get(
-    "/tenants/{tenant}/catalog/uploads/{upload_id}", response_model=Upload, responses=_ADMIN_ERRORS
+    "/tenants/{tenant}/catalog/uploads/{upload_id}",
+    response_model=Upload,
+    responses=_ADMIN_ERRORS,
+    operation_id="getTenantCatalogUpload",
 )
 def get_catalog_upload_admin(tenant: str, upload_id: str, runtime: RuntimeDep) -> Upload:
     """One upload of the tenant."""
@@ -361,6 +376,7 @@ def get_catalog_upload_admin(tenant: str, upload_id: str, runtime: RuntimeDep) -
     "/tenants/{tenant}/catalog/uploads/{upload_id}/errors",
     response_class=StreamingResponse,
     responses={**_ADMIN_ERRORS, **_CSV_RESPONSE},
+    operation_id="getTenantCatalogUploadErrors",
 )
 def get_catalog_upload_errors_admin(
     tenant: str, upload_id: str, runtime: RuntimeDep
