@@ -12,7 +12,7 @@ a few hundred simulated orders, then:
 
 Peak RSS is the runtime process's VmHWM (Linux /proc), before and after the uploads.
 
-    python bench/catalog_upload.py [--rows 100000] [--seconds 10] [--connections 8]
+    python bench/catalog_upload.py [--rows 100000] [--seconds 15] [--connections 8]
 
 Needs `wrk` (Debian package `wrk`). Figures only; nothing here is a pass/fail check.
 """
@@ -146,7 +146,7 @@ def upload_under_load(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the catalog file")
-    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--seconds", type=int, default=15, help="duration of each wrk run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--orders", type=int, default=300, help="orders the tenant holds")
     parser.add_argument("--workdir", type=Path, default=None, help="keep database and logs here")
