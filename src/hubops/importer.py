@@ -22,9 +22,9 @@ from hubops.diagnostics import display_path
 from hubops.errors import UsageError
 from hubops.files import write_text
 from hubops.manifest.load import is_secrets_file
+from hubops.manifest.models import API_VERSION
 from hubops.state import State, parse_address
 
-API_VERSION = "hubops/v1"
 EXAMPLE_NAME = "secrets.sops.yaml.example"
 
 

@@ -1,4 +1,4 @@
-"""Times that exist in UTC: the one check every received time goes through.
+"""Times in UTC: the one check every received time goes through, and how times are written.
 
 Every time hubops keeps is timezone-aware UTC. An ISO 8601 time with an
 offset can name an instant outside the calendar once it is moved to UTC
@@ -10,6 +10,9 @@ turns that into a validation error naming the field instead.
 `UtcDatetime` is the pydantic type for request fields and query
 parameters; `parse_utc` is for text read from elsewhere (cursors, stored
 bodies). Neither repeats the value in its message: it may be anything.
+`now` is the current time and `format_utc` the one written form of a time
+in bodies hubops produces (`2027-12-31T00:00:00Z`), so the planner's state
+and the runtime's webhook bodies spell times alike.
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ def as_utc(moment: datetime) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         raise OutOfRange() from None
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with `Z`, e.g. `2027-12-31T00:00:00Z` (fractions kept when present)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_utc(text: str) -> datetime:

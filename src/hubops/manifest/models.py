@@ -45,7 +45,8 @@ from hubops.fields import (
     WebhookUrl,
 )
 
-API_VERSION = "hubops/v1"
+ApiVersion = Literal["hubops/v1"]
+API_VERSION: ApiVersion = "hubops/v1"
 MAX_API_TOKENS = 11
 
 # For the JSON Schemas only: validate reports a repeated entry itself, at its position.
@@ -91,7 +92,7 @@ class Metadata(Model):
 class Document(Model):
     """Common envelope of every manifest document."""
 
-    api_version: Literal["hubops/v1"]
+    api_version: ApiVersion
     kind: str
     metadata: Metadata
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from hubops.manifest.desired import SecretKeys, SecretValues, TenantConfig
 from hubops.manifest.secrets import Secret
 from hubops.manifest.ssh_keys import key_identity
 from hubops.state import CONNECTIONS_ADDRESS, State, address
+from hubops.utc import format_utc
 
 FingerprintOf = Callable[[str], str]
 
@@ -91,10 +91,6 @@ class Fingerprints:
         return {addr: self(addr) for addr in entry_addresses(keys)}
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _sorted(items: Iterable[str] | None) -> list[str] | None:
     return None if items is None else sorted(set(items))
 
@@ -141,9 +137,7 @@ def desired_state(config: TenantConfig, fp: FingerprintOf) -> State:
         state[address("token", name)] = {
             "scopes": sorted(set(token.scopes)),
             "stores": _sorted(token.stores),
-            "expiresAt": None
-            if expires is None
-            else expires.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "expiresAt": None if expires is None else format_utc(expires),
             "value": marker(fp(f"token/{name}#value")),
         }
     for name, webhook in config.webhooks.items():

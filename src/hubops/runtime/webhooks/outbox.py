@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, get_args
 
 from sqlalchemy import Connection, insert, select
 
 from hubops.manifest.models import EventType
 from hubops.runtime.tables import resources, webhook_deliveries, webhook_messages
+from hubops.utc import format_utc, now
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 ORDER_EVENTS = ("order.created", "order.status_changed", "order.cancelled")
@@ -31,10 +32,6 @@ ORDER_EVENTS = ("order.created", "order.status_changed", "order.cancelled")
 
 def new_message_id() -> str:
     return "msg_" + secrets.token_hex(16)
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def matching_webhooks(
@@ -75,13 +72,13 @@ def enqueue_event(
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
-    at = at or datetime.now(UTC)
+    at = at or now()
     hooks = matching_webhooks(conn, tenant_id, event_type, store)
     if not hooks:
         return None
     message_id = new_message_id()
     body = json.dumps(
-        {"type": event_type, "timestamp": _timestamp(at), "data": data},
+        {"type": event_type, "timestamp": format_utc(at), "data": data},
         separators=(",", ":"),
         ensure_ascii=False,
     )

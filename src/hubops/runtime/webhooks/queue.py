@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, insert, select, update
@@ -318,7 +318,3 @@ def attempt_log(
     query = query.order_by(webhook_attempts.c.id.desc()).limit(limit)
     with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from hubops import utc
 from hubops.runtime import cursors
 from hubops.runtime.auth import require_admin
 from hubops.runtime.context import RuntimeDep
@@ -112,7 +113,7 @@ def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> R
     tenant_id, applied = _tenant_id(runtime, tenant, name)
     if not applied:
         raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
-    if not queue.redeliver(runtime.engine, tenant_id, name, message_id, queue.now_utc()):
+    if not queue.redeliver(runtime.engine, tenant_id, name, message_id, utc.now()):
         raise NotFound(
             f'webhook {name} of tenant {tenant} was never sent message "{message_id}"',
             {"messageId": message_id},

@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from hubops import __version__
+from hubops import __version__, utc
 from hubops.addresses import loopback_allowed
 from hubops.runtime.context import Runtime
 from hubops.runtime.settings import RuntimeConfigError
@@ -106,7 +106,7 @@ class DeliveryWorker:
         )
 
     async def start(self) -> None:
-        await asyncio.to_thread(queue.recover_leases, self.runtime.engine, queue.now_utc())
+        await asyncio.to_thread(queue.recover_leases, self.runtime.engine, utc.now())
         self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
 
     async def stop(self) -> None:
@@ -122,9 +122,9 @@ class DeliveryWorker:
             found = False
             try:
                 engine, keys = self.runtime.engine, self.runtime.keys
-                due = await asyncio.to_thread(queue.due, engine, queue.now_utc(), BATCH)
+                due = await asyncio.to_thread(queue.due, engine, utc.now(), BATCH)
                 ids = [i for i in due if i not in self._busy]
-                jobs = await asyncio.to_thread(queue.claim, engine, ids, queue.now_utc(), keys)
+                jobs = await asyncio.to_thread(queue.claim, engine, ids, utc.now(), keys)
                 found = bool(jobs)
                 for job in jobs:
                     self._busy.add(job.delivery_id)
@@ -147,7 +147,7 @@ class DeliveryWorker:
 
     async def _attempt(self, job: queue.Job) -> None:
         engine = self.runtime.engine
-        now = queue.now_utc()
+        now = utc.now()
         if job.hook is None or not job.hook.get("enabled") or not job.keys:
             if job.hook is None:
                 reason = "the webhook no longer exists"
