@@ -31,7 +31,7 @@ from hubops.fields import (
     is_email,
     is_name,
 )
-from hubops.manifest.models import EventType, Plan, Role, Scope
+from hubops.manifest.models import EventType, PricingPlan, Role, Scope
 
 Body = dict[str, Any]
 State = dict[str, Body]
@@ -72,7 +72,7 @@ class TenantSettingsBody(_Body):
 
 class TenantBody(_Body):
     displayName: Text
-    plan: Plan
+    plan: PricingPlan
     settings: TenantSettingsBody
 
 

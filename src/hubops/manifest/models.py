@@ -53,7 +53,8 @@ MAX_API_TOKENS = 11
 UNIQUE: JsonDict = {"uniqueItems": True}
 Names = Annotated[list[Name], Field(json_schema_extra=UNIQUE)]
 
-Plan = Literal["pro", "enterprise"]
+# The pricing tier a tenant is on (the plan `hubops plan` shows is `plan.model.Plan`).
+PricingPlan = Literal["pro", "enterprise"]
 Role = Literal["owner", "admin"]
 Category = Literal["accounting", "loyalty", "crm", "reservations", "inventory", "online-ordering"]
 Scope = Literal[
@@ -127,7 +128,7 @@ class Admin(Model):
 
 class TenantSpec(Model):
     display_name: Text
-    plan: Plan
+    plan: PricingPlan
     settings: Settings = Settings()
     stores: Annotated[list[Store], Field(min_length=1)]
     licenses: Licenses = Licenses()

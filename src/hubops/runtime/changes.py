@@ -22,6 +22,7 @@ from hubops.fields import pattern_rule
 from hubops.fingerprint import SENSITIVE, fingerprint, tenant_key
 from hubops.manifest.models import MAX_API_TOKENS
 from hubops.manifest.schema_errors import field_label
+from hubops.problems import summary
 from hubops.runtime.api_models import ChangeIn
 from hubops.runtime.errors import FingerprintMismatch, InvalidChange, MissingSecret
 from hubops.state import (
@@ -123,9 +124,8 @@ def _validated_body(kind: str, addr: str, raw: dict[str, Any], where: dict[str, 
             for err in exc.errors()
         ]
         first = problems[0]
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise InvalidChange(
-            f'{addr}: body field "{first["field"]}": {first["message"]}{more}',
+            summary(f'{addr}: body field "{first["field"]}": {first["message"]}', len(problems)),
             {**where, "problems": problems},
         ) from None
     body: Body = model.model_dump(mode="json", by_alias=True)
@@ -239,5 +239,6 @@ def check_references(tenant: str, state: State) -> None:
             if "missing" in first
             else first["problem"]
         )
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InvalidChange(f"{first['address']}: {what}{more}", {"problems": problems})
+        raise InvalidChange(
+            summary(f"{first['address']}: {what}", len(problems)), {"problems": problems}
+        )

@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from hubops.problems import summary
 from hubops.runtime.media import is_json
 
 ADMIN_REALM = 'Bearer realm="hubops-admin"'
@@ -158,9 +159,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for err in errors
     ]  # `input` and `ctx` are dropped on purpose: they may hold secret values
     first = problems[0] if problems else {"field": "request", "message": "invalid"}
-    message = f"{first['field']}: {first['message']}"
-    if len(problems) > 1:
-        message += f" (and {len(problems) - 1} more problem(s))"
+    message = summary(f"{first['field']}: {first['message']}", len(problems))
     body = error_body("invalid_request", message, {"problems": problems})
     return JSONResponse(body, status_code=422)
 
