@@ -54,7 +54,7 @@ from typing import Any
 import httpx
 import yaml
 
-from hubops.client import RuntimeClient, describe
+from hubops.client import RuntimeClient
 from hubops.manifest.secrets import DecryptFailure, decrypt, encrypt, recipients, sops_binary
 from hubops.reconcile import apply_tenants, make_plan
 
@@ -258,7 +258,7 @@ class Bench:
         async def run() -> tuple[int, str, Counter[str]]:
             async with CountingClient.open(runtime.target) as client:
                 assert isinstance(client, CountingClient)
-                planned = await make_plan(client, root, None, None, describe(runtime.target))
+                planned = await make_plan(client, root, None, None)
                 assert client.requests == sum(client.kinds.values())
                 counts = planned.plan.counts
                 line = (
@@ -283,7 +283,7 @@ class Bench:
             async with CountingClient.open(runtime.target) as client:
                 assert isinstance(client, CountingClient)
                 started = time.perf_counter()
-                planned = await make_plan(client, root, None, None, describe(runtime.target))
+                planned = await make_plan(client, root, None, None)
                 planning = time.perf_counter() - started
                 work = [t for t in planned.plan.tenants if t.has_work]
                 started = time.perf_counter()

@@ -257,7 +257,7 @@ def test_unchanged_secrets_are_not_decrypted(
 def test_one_failing_tenant_leaves_the_others_applied(repo: Repo, tmp_path: Path) -> None:
     async def scenario() -> list[tuple[str, int | None, str | None]]:
         async with RuntimeClient.open(DB) as client:
-            planned = await make_plan(client, Path("tenants"), None, None, "x")
+            planned = await make_plan(client, Path("tenants"), None, None)
             good = planned.plan.tenants[0]
             bad = TenantPlan("acme", 99, good.changes, sends=good.sends)
             ghost = TenantPlan("ghost", 0, [])

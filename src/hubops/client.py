@@ -4,7 +4,7 @@
 builds the runtime app around that SQLite file and reaches it through
 httpx's ASGI transport. Both go through the same requests, routes and
 checks, so the embedded default exercises exactly what production does.
-Errors from the wire are mapped here, once, to `RuntimeClientError`s.
+Errors from the wire are mapped here, once, to `errors.RuntimeClientError`s.
 """
 
 from __future__ import annotations
@@ -16,47 +16,19 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from hubops.errors import HubopsError, UsageError
+from hubops.errors import ChangeRejected, RuntimeClientError, StaleStateError, UsageError
+from hubops.live import LiveTenant
 from hubops.plan.parts import ChangeSetTooLarge, encode, split
-from hubops.state import State
 
 RUNTIME_ENV = "HUBOPS_RUNTIME"
 DEFAULT_RUNTIME = ".hubops/state.db"
 PARALLEL_REQUESTS = 16
-
-
-class RuntimeClientError(HubopsError):
-    """The runtime could not be reached or refused a request."""
-
-
-class StaleStateError(RuntimeClientError):
-    """The tenant's live revision moved since the plan was made."""
-
-
-class ChangeRejected(RuntimeClientError):
-    """The runtime found a change invalid (422)."""
-
-
-@dataclass
-class LiveTenant:
-    name: str
-    revision: int
-    state: State
-    secrets_digest: str | None = None
-    fingerprints: dict[str, str] = field(default_factory=dict)
-    last_applied: dict[str, Any] | None = None
-    pending_connections: list[str] = field(default_factory=list)
-
-    @classmethod
-    def absent(cls, name: str) -> LiveTenant:
-        return cls(name=name, revision=0, state={})
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -243,7 +215,7 @@ class RuntimeClient:
         return [(item["name"], int(item["revision"])) for item in response.json()]
 
     async def get_tenant(self, name: str) -> LiveTenant:
-        """The live tenant, or an empty one at revision 0 when the runtime does not hold it."""
+        """The live tenant, in the core's shape; `LiveTenant.absent` when the runtime has none."""
         response = await self._request("GET", f"/admin/v1/tenants/{_segment(name)}")
         if response.status_code == 404:
             return LiveTenant.absent(name)

@@ -1,8 +1,11 @@
-"""Plan and apply, end to end: manifests + runtime -> Plan -> change sets.
+"""Plan, apply and status, end to end: manifests + runtime -> Plan -> change sets.
 
-This is the glue between the pure core (load, validate, diff) and the
-runtime client; the CLI only parses flags and renders. Secrets files are
-decrypted only when their content changed since the last apply (the
+This is the glue between the pure core (load, validate, diff, the guards in
+`plan.guards`) and the runtime client. Each command has one entry here
+(`plan`, `apply`, `status`; each opens the runtime the command names), so
+the CLI only parses flags, asks and renders: what it shows and asks while
+an apply runs, it does through the `Presenter` it passes in. Secrets files
+are decrypted only when their content changed since the last apply (the
 runtime records a digest) or when a change must send a value.
 """
 
@@ -10,26 +13,41 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, Literal, Protocol
 
-from hubops.client import LiveTenant, RuntimeClient, RuntimeClientError
+from hubops.client import RuntimeClient, describe
+from hubops.errors import RuntimeClientError
+from hubops.live import LiveTenant
 from hubops.manifest.desired import TenantConfig
 from hubops.manifest.load import EncryptedFile, tenant_folders
 from hubops.manifest.models import Partner
 from hubops.manifest.project import Project, check_root, load_project, select_folders
+from hubops.plan.drift import Drift, drift
+from hubops.plan.guards import check_destroy, check_runtime, check_saved
 from hubops.plan.model import Plan, TenantPlan
 from hubops.plan.normalize import secrets_digest, tree_entry_addresses
 from hubops.plan.planner import (
-    LiveRecord,
     build_plan,
     change_set,
     needs_values,
     plan_tenant,
     tenant_secret_files,
 )
+
+Stage = Literal["reading", "applying"]  # reading live state, applying change sets
+Advance = Callable[[], None]
+Progress = Callable[[Stage, int], AbstractContextManager[Advance]]
+
+
+@contextmanager
+def no_progress(_stage: Stage, _total: int) -> Iterator[Advance]:
+    yield lambda: None
+
 
 COMMIT_ENVS = ("HUBOPS_COMMIT", "GITHUB_SHA")
 
@@ -38,17 +56,7 @@ def commit_from_env() -> str | None:
     return next((os.environ[name] for name in COMMIT_ENVS if os.environ.get(name)), None)
 
 
-def _record(live: LiveTenant) -> LiveRecord:
-    return LiveRecord(
-        live.revision,
-        live.state,
-        live.secrets_digest,
-        live.fingerprints,
-        live.pending_connections,
-    )
-
-
-def decrypt_when_changed(live: dict[str, LiveRecord]) -> Callable[[EncryptedFile], bool]:
+def decrypt_when_changed(live: dict[str, LiveTenant]) -> Callable[[EncryptedFile], bool]:
     """Decrypt a tenant's files unless the runtime recorded this exact content at its last apply."""
 
     @cache
@@ -76,7 +84,7 @@ def catalog_partners(project: Project) -> dict[str, Partner]:
 class Planned:
     plan: Plan
     project: Project
-    live: dict[str, LiveRecord]
+    live: dict[str, LiveTenant]
 
 
 async def make_plan(
@@ -84,19 +92,19 @@ async def make_plan(
     root: Path,
     catalog: Path | None,
     only: Iterable[str] | None,
-    runtime_label: str,
-    on_fetched: Callable[[], None] | None = None,
+    progress: Progress = no_progress,
 ) -> Planned:
+    """The plan of the tenants under `root` (or of `only`) against the runtime's live state."""
     names = [f.name for f in select_folders(tenant_folders(check_root(root)), only)]
-    key, live_tenants = await asyncio.gather(
-        client.fingerprint_key(), client.get_tenants(names, on_fetched)
-    )
-    live = {name: _record(t) for name, t in live_tenants.items()}
+    with progress("reading", len(names)) as advance:
+        key, live = await asyncio.gather(
+            client.fingerprint_key(), client.get_tenants(names, advance)
+        )
     project = await asyncio.to_thread(
         load_project, root, catalog, names, decrypt_when_changed(live)
     )
     partners = catalog_partners(project)
-    plan = build_plan(project.tenants, live, key, str(root), runtime_label, partners)
+    plan = build_plan(project.tenants, live, key, str(root), client.target, partners)
     # A change that sends a secret needs its value even when the file is unchanged
     # (the live secret drifted): decrypt just those tenants and plan them again.
     missing = [
@@ -112,6 +120,18 @@ async def make_plan(
         }
         plan.tenants = [replanned.get(t.name, t) for t in plan.tenants]
     return Planned(plan, project, live)
+
+
+async def plan(
+    runtime: str,
+    root: Path,
+    catalog: Path | None,
+    only: Iterable[str] | None,
+    progress: Progress = no_progress,
+) -> Planned:
+    """`make_plan` against the runtime `runtime` names (a URL, or a SQLite file)."""
+    async with RuntimeClient.open(runtime) as client:
+        return await make_plan(client, root, catalog, only, progress)
 
 
 @dataclass
@@ -143,3 +163,111 @@ async def apply_tenants(
         return result
 
     return list(await asyncio.gather(*(one(t) for t in tenants if t.has_work)))
+
+
+# --- apply ------------------------------------------------------------------------------
+
+
+class Presenter(Protocol):
+    """What the edge does while an apply runs: show progress and the plan, ask for approval."""
+
+    def progress(self, stage: Stage, total: int) -> AbstractContextManager[Advance]: ...
+
+    def show(self, planned: Planned, saved: bool) -> None:
+        """The plan's warnings, and the plan itself unless it is a saved one."""
+
+    def confirm(self, plan: Plan) -> None:
+        """Return to apply; raise to stop (nothing has been sent yet)."""
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """What to apply: the manifests under `root` (or `names` of them), or exactly `saved`."""
+
+    root: Path
+    catalog: Path | None = None
+    names: list[str] | None = None
+    saved: Plan | None = None
+    max_destroy: int = 10
+    allow_destroy: bool = False
+    commit: str | None = None
+
+
+@dataclass
+class Applied:
+    planned: Planned
+    work: list[TenantPlan]  # the tenants that had something to send
+    results: list[TenantResult]
+
+
+async def apply(runtime: str, request: ApplyRequest, presenter: Presenter) -> Applied:
+    """Plan, check the guards, ask, and apply each tenant with work as its own change set.
+
+    A saved plan is planned again and applied only if nothing moved since
+    (`guards.check_saved`); it is not shown again, and not asked about: it was
+    reviewed when it was made. One made against another runtime is refused
+    before that runtime is even opened.
+    """
+    saved = request.saved
+    root, names = request.root, request.names
+    if saved is not None:
+        check_runtime(saved, describe(runtime))
+        root, names = Path(saved.root), [t.name for t in saved.tenants]
+    async with RuntimeClient.open(runtime) as client:
+        return await _apply(client, request, presenter, root, names)
+
+
+async def _apply(
+    client: RuntimeClient,
+    request: ApplyRequest,
+    presenter: Presenter,
+    root: Path,
+    names: list[str] | None,
+) -> Applied:
+    saved = request.saved
+    planned = await make_plan(client, root, request.catalog, names, presenter.progress)
+    presenter.show(planned, saved is not None)
+    plan = planned.plan
+    if saved is not None:
+        check_saved(saved, plan)
+    work = [t for t in plan.tenants if t.has_work]
+    if not work:
+        return Applied(planned, work, [])
+    if plan.counts.total:
+        check_destroy(plan, planned.live, request.max_destroy, request.allow_destroy)
+        if saved is None:
+            presenter.confirm(plan)
+    with presenter.progress("applying", len(work)) as advance:
+        results = await apply_tenants(
+            client, work, planned.project.tenants, request.commit, lambda _: advance()
+        )
+    return Applied(planned, work, results)
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantStatus:
+    name: str
+    revision: int
+    last_applied: dict[str, Any] | None
+    drift: Drift | None = None  # only when compared with a tenants root
+
+
+async def status(runtime: str, drift_root: Path | None, catalog: Path | None) -> list[TenantStatus]:
+    """Every tenant the runtime holds, by name; with `drift_root`, how each stands to it."""
+    async with RuntimeClient.open(runtime) as client:
+        names = [name for name, _ in await client.list_tenants()]
+        live = await client.get_tenants(names)
+        labels: dict[str, Drift] = {}
+        if drift_root is not None:
+            planned = await make_plan(client, drift_root, catalog, None)
+            labels = drift(planned.plan, live)
+    rows = {
+        name: TenantStatus(name, tenant.revision, tenant.last_applied, labels.get(name))
+        for name, tenant in live.items()
+    }
+    for name, label in labels.items():
+        rows.setdefault(name, TenantStatus(name, 0, None, label))
+    return sorted(rows.values(), key=lambda row: row.name)

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from hubops.cli.options import runtime_option
-from hubops.client import LiveTenant, RuntimeClient, describe, is_remote
+from hubops.client import RuntimeClient, describe, is_remote
 from hubops.diagnostics import display_path
 from hubops.errors import UsageError
 from hubops.fields import NAME_RULE, is_name
 from hubops.importer import import_tenant
+from hubops.live import LiveTenant
 from hubops.render.escape import printable
 
 

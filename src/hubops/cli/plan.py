@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hubops import reconcile
 from hubops.cli.options import (
     catalog_option,
     changed_since_option,
@@ -18,31 +19,13 @@ from hubops.cli.options import (
     tenant_option,
     use_color,
 )
-from hubops.cli.progress import progress
-from hubops.client import RuntimeClient, describe
+from hubops.cli.progress import stage_progress
 from hubops.errors import UsageError
 from hubops.files import write_text
-from hubops.manifest.load import tenant_folders
 from hubops.plan import planfile
-from hubops.reconcile import Planned, make_plan
 from hubops.render.diagnostics import echo_diagnostics
 from hubops.render.markdown import render_markdown
 from hubops.render.text import render_text
-
-
-async def plan_against(
-    runtime: str, root: Path, catalog: Path | None, names: list[str] | None
-) -> Planned:
-    async with RuntimeClient.open(runtime) as client:
-        with progress("Reading live state", tenant_count(root, names)) as advance:
-            return await make_plan(client, root, catalog, names, describe(runtime), advance)
-
-
-def tenant_count(root: Path, names: list[str] | None) -> int:
-    """How many tenants a run covers, for sizing the progress bar."""
-    if names is not None:
-        return len(names)
-    return len(tenant_folders(root)) if root.is_dir() else 0
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -92,7 +75,7 @@ def plan_command(
 ) -> int:
     """Show what `apply` would change in the runtime for the tenants under ROOT."""
     names = selected_tenants(root, catalog, tenants, changed_since, shard)
-    planned = asyncio.run(plan_against(runtime, root, catalog, names))
+    planned = asyncio.run(reconcile.plan(runtime, root, catalog, names, stage_progress))
     echo_diagnostics(planned.project.warnings, err=True, summary=False)
     plan = planned.plan
     if out is not None:

@@ -1,7 +1,8 @@
 """A progress bar on stderr for runs over many tenants, only where a person is watching.
 
 CI logs and pipes get nothing: a bar there is noise, and stdout stays the
-plan alone.
+plan alone. `stage_progress` is the `reconcile.Progress` the commands pass
+to the core: the core names the stage, this module says it in words.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 MIN_TENANTS = 20
+STAGES = {"reading": "Reading live state", "applying": "Applying"}
 
 Advance = Callable[[], None]
 
@@ -40,3 +42,7 @@ def progress(description: str, total: int) -> Iterator[Advance]:
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
+
+
+def stage_progress(stage: str, total: int) -> AbstractContextManager[Advance]:
+    return progress(STAGES[stage], total)

@@ -1,6 +1,6 @@
 """Desired vs live -> Plan, and Plan -> change sets; pure functions over data.
 
-The live side arrives as plain `LiveRecord`s, so this module knows nothing
+The live side arrives as `live.LiveTenant`s, so this module knows nothing
 of HTTP. A tenant's secrets are fingerprinted from their values when its
 secrets files were decrypted, else from what the last apply recorded.
 """
@@ -8,12 +8,12 @@ secrets files were decrypted, else from what the last apply recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hubops.fingerprint import is_marker, tenant_key
+from hubops.live import LiveTenant
 from hubops.manifest.desired import TenantConfig
 from hubops.manifest.models import Partner
 from hubops.plan.approval import (
@@ -32,18 +32,6 @@ from hubops.state import (
     secret_address,
     secret_paths,
 )
-
-
-@dataclass
-class LiveRecord:
-    """What the runtime holds for one tenant (revision 0 and empty state when absent)."""
-
-    revision: int = 0
-    state: State = field(default_factory=dict)
-    secrets_digest: str | None = None
-    fingerprints: dict[str, str] = field(default_factory=dict)
-    # Retailers whose connection requests await review (not state: nothing to diff).
-    pending_connections: list[str] = field(default_factory=list)
 
 
 def connection_note(desired: State, pending: list[str]) -> str | None:
@@ -81,7 +69,7 @@ def changed_secret_paths(change: ResourceChange) -> list[str]:
 
 def plan_tenant(
     config: TenantConfig,
-    live: LiveRecord,
+    live: LiveTenant,
     fingerprint_key: bytes,
     partners: Mapping[str, Partner],
 ) -> TenantPlan:
@@ -108,7 +96,7 @@ def plan_tenant(
 
 def build_plan(
     configs: Mapping[str, TenantConfig],
-    live: Mapping[str, LiveRecord],
+    live: Mapping[str, LiveTenant],
     fingerprint_key: bytes,
     root: str,
     runtime: str,

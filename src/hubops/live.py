@@ -1,0 +1,34 @@
+"""One tenant as the runtime holds it: the live side of every plan, in the core's own shape.
+
+The client builds it from the admin API's answer (`GET /admin/v1/tenants/{name}`)
+and hands it on unchanged: the planner diffs its `state`, reuses its recorded
+secrets digest and fingerprints, notes its pending connection requests, and
+`status` shows its revision and last apply. A tenant the runtime does not
+hold is `LiveTenant.absent(name)`: revision 0 and an empty state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubops.state import State
+
+
+@dataclass
+class LiveTenant:
+    name: str
+    revision: int = 0
+    state: State = field(default_factory=dict)
+    # What the last apply recorded about the secrets files: their digest, and the
+    # fingerprint of every entry (secret address -> fingerprint).
+    secrets_digest: str | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    # {"at", "by", "commit"} of the last change set, as the runtime reports it.
+    last_applied: dict[str, Any] | None = None
+    # Retailers whose connection requests await review (not state: nothing to diff).
+    pending_connections: list[str] = field(default_factory=list)
+
+    @classmethod
+    def absent(cls, name: str) -> LiveTenant:
+        return cls(name=name)
