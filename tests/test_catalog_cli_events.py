@@ -121,7 +121,11 @@ def test_the_cli_uploads_waits_and_writes_the_error_file(
         "--runtime",
         server.url,
     )
-    assert result.code == 1 and 'no store "nope"' in result.err and "Traceback" not in result.text
+    assert (
+        result.code == 1
+        and "the tenant has no such store" in result.err
+        and "Traceback" not in result.text
+    )
 
 
 def test_the_cli_works_against_the_embedded_runtime(repo: Repo, hubops) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from hubops.fields import NAME_RULE, is_name
@@ -22,23 +22,16 @@ from hubops.runtime.api_models import (
     ChangeSetIn,
     ChangeSetOut,
     FingerprintKeyOut,
-    LastApplied,
-    SecretsRecord,
     StagedPartOut,
     TenantOut,
     TenantSummary,
 )
-from hubops.runtime.auth import AdminName, require_admin
+from hubops.runtime.auth import AdminName, admin_router
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import InvalidChange
 from hubops.runtime.openapi import errors
 
-router = APIRouter(
-    prefix="/admin/v1",
-    tags=["admin"],
-    dependencies=[Depends(require_admin)],
-    responses=errors(401),
-)
+router = admin_router("admin")
 
 
 @router.get("/tenants", response_model=list[TenantSummary], operation_id="listTenants")
@@ -52,21 +45,7 @@ def list_tenants(runtime: RuntimeDep) -> list[TenantSummary]:
 )
 def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
     """The tenant's whole normalized state; secrets only as fingerprint markers."""
-    record = store.read_tenant(runtime.engine, name)
-    last = None
-    if record.last_applied is not None:
-        at, by, commit = record.last_applied
-        last = LastApplied(at=at, by=by, commit=commit)
-    return TenantOut(
-        name=record.name,
-        revision=record.revision,
-        state=record.state,
-        secrets=SecretsRecord(
-            digest=record.secrets_digest, fingerprints=record.applied_fingerprints
-        ),
-        lastApplied=last,
-        pendingConnections=record.pending_connections,
-    )
+    return store.read_tenant(runtime.engine, name)
 
 
 @router.get("/fingerprint-key", response_model=FingerprintKeyOut, operation_id="getFingerprintKey")

@@ -21,7 +21,7 @@ from hubops.runtime.catalog.processor import UploadProcessor, lease_seconds
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
-from hubops.runtime.errors import install_error_handlers
+from hubops.runtime.error_handlers import install_error_handlers
 from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
 from hubops.runtime.request_log import RequestLog

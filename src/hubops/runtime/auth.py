@@ -1,20 +1,66 @@
-"""Admin authentication: which configured admin token, by name, sent this request.
+"""Bearer tokens, for both APIs: reading `Authorization`, and which admin token sent it.
 
-Every configured token is compared, with `hmac.compare_digest`, even after
-a match, so the time taken says nothing about which token or how much of
-it was right.
+`bearer_token` is the one reader of the header: the admin API (here) and the
+Partner API (`partner.auth`) both take the token from it and refuse with the
+one `errors.Unauthorized`, so both follow RFC 6750 alike: a request that sent
+no bearer token at all gets a challenge without an error code (3.1), one
+whose token was refused gets `error="invalid_token"`.
+
+Every configured admin token is compared, with `hmac.compare_digest`, even
+after a match, so the time taken says nothing about which token or how much
+of it was right.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hubops.runtime.context import RuntimeDep
-from hubops.runtime.errors import Unauthorized
+from hubops.runtime.errors import ADMIN_REALM, PARTNER_REALM, Unauthorized
+from hubops.runtime.openapi import errors
+
+
+@dataclass(frozen=True)
+class Realm:
+    """One API's challenge realm, and how its messages name the token it needs."""
+
+    name: str
+    token: str  # "an admin token"
+    example: str  # "<HUBOPS_ADMIN_TOKEN>"
+
+    def refused(self, message: str) -> Unauthorized:
+        """A bearer token was sent, and it is not one this API accepts."""
+        return Unauthorized(message, realm=self.name, token_sent=True)
+
+
+ADMIN = Realm(ADMIN_REALM, "an admin token", "<HUBOPS_ADMIN_TOKEN>")
+PARTNER = Realm(PARTNER_REALM, "an API token", "hub_...")
+
+
+def bearer_token(request: Request, realm: Realm) -> str:
+    """The token of `Authorization: Bearer TOKEN`; 401 (no error code) when none was sent."""
+    header = request.headers.get("authorization")
+    if header is None:
+        raise Unauthorized(
+            f"this route needs {realm.token}: send Authorization: Bearer {realm.example}",
+            realm=realm.name,
+            token_sent=False,
+        )
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            f"the Authorization header is not of the form `Bearer {realm.example}`",
+            realm=realm.name,
+            token_sent=False,
+        )
+    return token
+
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -38,20 +84,22 @@ def require_admin(
     _docs: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> str:
     """The admin token's name, for the audit record; 401 otherwise."""
-    header = request.headers.get("authorization")
-    if header is None:
-        raise Unauthorized(
-            "this route needs an admin token: send Authorization: Bearer <HUBOPS_ADMIN_TOKEN>",
-            token_sent=False,
-        )
-    scheme, _, token = header.strip().partition(" ")
-    name = match_token(runtime.settings.admin_tokens, token.strip())
-    if scheme.lower() != "bearer" or name is None:
-        raise Unauthorized(
-            "the admin token is not valid for this runtime; check HUBOPS_ADMIN_TOKEN",
-            token_sent=True,
+    name = match_token(runtime.settings.admin_tokens, bearer_token(request, ADMIN))
+    if name is None:
+        raise ADMIN.refused(
+            "the admin token is not valid for this runtime; check HUBOPS_ADMIN_TOKEN"
         )
     return name
 
 
 AdminName = Annotated[str, Depends(require_admin)]
+
+
+def admin_router(tag: str) -> APIRouter:
+    """A router of `/admin/v1` routes: every one needs an admin token and may answer 401."""
+    return APIRouter(
+        prefix="/admin/v1",
+        tags=[tag],
+        dependencies=[Depends(require_admin)],
+        responses=errors(401),
+    )

@@ -18,33 +18,24 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.engine import Row
 
 from hubops.fields import Email, RetailerId, Text
 from hubops.runtime import cursors
-from hubops.runtime.auth import require_admin
+from hubops.runtime.auth import admin_router
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
-from hubops.runtime.errors import ApiError, TenantNotFound
+from hubops.runtime.errors import RetailerNotConnected, TermsNotAccepted
+from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.openapi import errors
-from hubops.runtime.tables import resources, retailer_connections, tenants
+from hubops.runtime.tables import resources, retailer_connections
 from hubops.runtime.webhooks.outbox import enqueue_event
 from hubops.state import CONNECTIONS_ADDRESS, Body
 
 ConnectionStatus = Literal["pending", "approved", "rejected"]
-
-
-class TermsNotAccepted(ApiError):
-    status = 422
-    code = "terms_not_accepted"
-
-
-class RetailerNotConnected(ApiError):
-    status = 409
-    code = "retailer_not_connected"
 
 
 class RetailerIn(BaseModel):
@@ -121,19 +112,12 @@ def _body(conn: Connection, tenant_id: int, addr: str) -> Body | None:
     return found
 
 
-def _tenant(conn: Connection, name: str) -> int:
-    found = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
-    if found is None:
-        raise TenantNotFound(f'the runtime holds no tenant "{name}"', {"tenant": name})
-    return int(found)
-
-
 def request_connection(
     engine: Engine, tenant: str, body: ConnectionRequestIn
 ) -> tuple[RetailerConnection, bool]:
     """The connection and whether it is new (an existing one is returned unchanged)."""
     with writing(engine) as conn:
-        tenant_id = _tenant(conn, tenant)
+        tenant_id = tenant_id_or_404(conn, tenant)
         settings = (_body(conn, tenant_id, f"tenant/{tenant}") or {}).get("settings") or {}
         terms = settings.get("termsOfServiceUrl")
         if terms and body.acceptedTerms != terms:
@@ -263,12 +247,7 @@ def check_order_retailer(conn: Connection, tenant_id: int, retailer: str) -> Non
         )
 
 
-router = APIRouter(
-    prefix="/admin/v1",
-    tags=["connections"],
-    dependencies=[Depends(require_admin)],
-    responses=errors(401),
-)
+router = admin_router("connections")
 
 
 @router.post(
@@ -307,7 +286,7 @@ def list_connections(
     """The tenant's retailer connections, newest first."""
     before = cursors.decode_number("con", cursor)
     with reading(runtime.engine) as conn:
-        tenant_id = _tenant(conn, tenant)
+        tenant_id = tenant_id_or_404(conn, tenant)
         query = select(retailer_connections).where(retailer_connections.c.tenant_id == tenant_id)
         if status_filter is not None:
             query = query.where(retailer_connections.c.status == status_filter)

@@ -1,25 +1,36 @@
-"""Domain errors of the runtime's HTTP APIs and the one place they become responses.
+"""Every error the runtime's HTTP APIs answer with, as types: status, code and headers.
 
-Routes and the store raise these; `install_error_handlers` renders every
-error (ours, FastAPI's request validation, Starlette's 404/405) as
+Routes, the store and the Partner API raise these; `error_handlers` renders
+every one (and FastAPI's request validation, Starlette's 404/405) as
 `{"error": {"code", "message", "details"}}`, and `request_log.RequestLog`
 turns a bug into a 500 of the same shape. Messages name addresses and
 fields, never values: a request's own input is never echoed, since it may
-carry secrets. Each cause has its own code:
+carry secrets, and a 404 says what kind of object was not found, never
+which (the caller knows what it asked for). Each cause has its own code:
 
-    ApiError
-    ├── Unauthorized        401  unauthorized
-    ├── NotFound            404  not_found (TenantNotFound: tenant_not_found)
-    ├── StaleRevision       409  stale_revision
-    ├── PayloadTooLarge     413  payload_too_large
-    ├── BadRequest          400  bad_request (a parameter the route refuses)
-    │   ├── InvalidEncoding       invalid_encoding (a JSON body that is not UTF-8)
-    │   ├── InvalidJson           invalid_json (not JSON at all)
-    │   └── InvalidBody           invalid_body (JSON or a form the parser gave up on)
-    ├── UnsupportedMediaType 415 unsupported_media_type (a body that is not JSON)
-    └── InvalidChange       422  invalid_change
-        ├── FingerprintMismatch   fingerprint_mismatch
-        └── MissingSecret         missing_secret
+    ApiError                         500  internal_error
+    ├── BadRequest                   400  bad_request (a parameter the route refuses)
+    │   ├── InvalidEncoding               invalid_encoding (a JSON body that is not UTF-8)
+    │   ├── InvalidJson                   invalid_json (not JSON at all)
+    │   └── InvalidBody                   invalid_body (JSON or a form the parser gave up on)
+    ├── Unauthorized                 401  unauthorized when no bearer token was sent,
+    │                                     invalid_token when one was sent and refused
+    ├── InsufficientScope            403  insufficient_scope (Partner API)
+    ├── NotFound                     404  not_found
+    │   └── TenantNotFound                tenant_not_found
+    ├── Conflict                     409  conflict
+    │   ├── StaleRevision                 stale_revision
+    │   ├── IllegalTransition             illegal_transition (an order's status)
+    │   └── RetailerNotConnected          retailer_not_connected
+    ├── PayloadTooLarge              413  payload_too_large
+    ├── UnsupportedMediaType         415  unsupported_media_type (a body that is not JSON)
+    ├── Unprocessable                422  invalid_request (a body the route's rules refuse)
+    │   ├── IdempotencyKeyReused          idempotency_key_reused
+    │   └── TermsNotAccepted              terms_not_accepted
+    ├── InvalidChange                422  invalid_change (a change set the state refuses)
+    │   ├── FingerprintMismatch           fingerprint_mismatch
+    │   └── MissingSecret                 missing_secret
+    └── RateLimited                  429  rate_limited
 
 Request validation (a field or parameter of the wrong type or range) is
 422 `invalid_request`, wrong method 405 `method_not_allowed` with every
@@ -28,83 +39,100 @@ method of the route in `Allow`, an unknown path 404 `not_found`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Any
+import math
+import traceback
+from pathlib import Path
+from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
-
-from hubops.problems import summary
-from hubops.runtime.media import is_json
-
-ADMIN_REALM = 'Bearer realm="hubops-admin"'
+# The realms of the two APIs' RFC 6750 challenges.
+ADMIN_REALM = "hubops-admin"
+PARTNER_REALM = "hubops"
 
 
 class ApiError(Exception):
-    status = 500
-    code = "internal_error"
+    """Subclasses name their status and code: `class X(ApiError, status=404, code="...")`."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = {} if details is None else details
 
+    def error_code(self) -> str:
+        return self.code
+
     def headers(self) -> dict[str, str]:
         return {}
 
 
-class Unauthorized(ApiError):
-    status = 401
-    code = "unauthorized"
+class BadRequest(ApiError, status=400, code="bad_request"):
+    """A parameter the route refuses (a foreign cursor, a time outside the window)."""
 
-    def __init__(self, message: str, *, token_sent: bool) -> None:
+
+class InvalidEncoding(BadRequest, code="invalid_encoding"):
+    """A JSON body that is not UTF-8 (`limits.BodyLimit`)."""
+
+
+class InvalidJson(BadRequest, code="invalid_json"):
+    """A body that is not JSON at all; details name the line and column."""
+
+
+class InvalidBody(BadRequest, code="invalid_body"):
+    """A body the parser gave up on (nested too deeply, a form)."""
+
+
+class Unauthorized(ApiError, status=401, code="unauthorized"):
+    """RFC 6750 3.1: a challenge with `error="invalid_token"` only when a token was sent."""
+
+    def __init__(self, message: str, *, realm: str, token_sent: bool) -> None:
         super().__init__(message)
+        self.realm = realm
         self.token_sent = token_sent
 
+    def error_code(self) -> str:
+        return "invalid_token" if self.token_sent else self.code
+
     def headers(self) -> dict[str, str]:
-        challenge = ADMIN_REALM + (', error="invalid_token"' if self.token_sent else "")
-        return {"WWW-Authenticate": challenge}
+        error = ', error="invalid_token"' if self.token_sent else ""
+        return {"WWW-Authenticate": f'Bearer realm="{self.realm}"{error}'}
 
 
-class NotFound(ApiError):
-    status = 404
-    code = "not_found"
+class InsufficientScope(ApiError, status=403, code="insufficient_scope"):
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            f'this token lacks the scope "{scope}"; add it to the ApiToken\'s scopes and apply',
+            {"scope": scope},
+        )
+        self.scope = scope
+
+    def headers(self) -> dict[str, str]:
+        challenge = f'Bearer realm="{PARTNER_REALM}", error="insufficient_scope"'
+        return {"WWW-Authenticate": f'{challenge}, scope="{self.scope}"'}
 
 
-class TenantNotFound(NotFound):
-    code = "tenant_not_found"
+class NotFound(ApiError, status=404, code="not_found"):
+    """No such object for this caller; the message names its kind (`no such order ...`)."""
 
 
-class BadRequest(ApiError):
-    status = 400
-    code = "bad_request"
+class TenantNotFound(NotFound, code="tenant_not_found"):
+    def __init__(self) -> None:
+        super().__init__("the runtime holds no such tenant; check the tenant name")
 
 
-class InvalidEncoding(BadRequest):
-    code = "invalid_encoding"
+class Conflict(ApiError, status=409, code="conflict"):
+    """The request conflicts with the current state."""
 
 
-class InvalidJson(BadRequest):
-    code = "invalid_json"
-
-
-class InvalidBody(BadRequest):
-    code = "invalid_body"
-
-
-class UnsupportedMediaType(ApiError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class StaleRevision(ApiError):
-    status = 409
-    code = "stale_revision"
-
+class StaleRevision(Conflict, code="stale_revision"):
     def __init__(self, base: int, current: int) -> None:
         super().__init__(
             f"the change set was planned against revision {base} but the tenant is at "
@@ -113,142 +141,79 @@ class StaleRevision(ApiError):
         )
 
 
-class PayloadTooLarge(ApiError):
-    status = 413
-    code = "payload_too_large"
+class IllegalTransition(Conflict, code="illegal_transition"):
+    """An order status its state machine does not allow next."""
 
 
-class InvalidChange(ApiError):
-    status = 422
-    code = "invalid_change"
+class RetailerNotConnected(Conflict, code="retailer_not_connected"):
+    """An order from a retailer without an approved connection."""
 
 
-class FingerprintMismatch(InvalidChange):
-    code = "fingerprint_mismatch"
+class PayloadTooLarge(ApiError, status=413, code="payload_too_large"):
+    """A body over the route's limit (1 MiB; 20 MiB for a catalog file)."""
 
 
-class MissingSecret(InvalidChange):
-    code = "missing_secret"
+class UnsupportedMediaType(ApiError, status=415, code="unsupported_media_type"):
+    """A body not sent in a media type the route takes."""
+
+
+class Unprocessable(ApiError, status=422, code="invalid_request"):
+    """A well-formed body that the route's own rules refuse."""
+
+
+class IdempotencyKeyReused(Unprocessable, code="idempotency_key_reused"):
+    """An Idempotency-Key already used with a different request."""
+
+
+class TermsNotAccepted(Unprocessable, code="terms_not_accepted"):
+    """A connection request without the tenant's terms of service."""
+
+
+class InvalidChange(ApiError, status=422, code="invalid_change"):
+    """A change set the tenant's state refuses; nothing of it is written."""
+
+
+class FingerprintMismatch(InvalidChange, code="fingerprint_mismatch"):
+    """A secret whose value or marker does not match the body's fingerprint."""
+
+
+class MissingSecret(InvalidChange, code="missing_secret"):
+    """A new secret sent without its value."""
+
+
+class RateLimited(ApiError, status=429, code="rate_limited"):
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(
+            f"this token sent too many requests; retry after {self.retry_after} second(s)",
+            {"retryAfterSeconds": self.retry_after},
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def error_response(error: ApiError) -> JSONResponse:
-    return JSONResponse(
-        error_body(error.code, error.message, error.details),
-        status_code=error.status,
-        headers=error.headers(),
-    )
+def exception_summary(exc: BaseException) -> str:
+    """`TypeName (from Cause) at hubops/x.py:12`: what a log may say of an unexpected error.
 
-
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return error_response(exc)
-
-
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    refused = _unparsed_body(request, exc, errors)
-    if refused is not None:
-        return error_response(refused)
-    problems = [
-        {"field": ".".join(str(part) for part in err["loc"]), "message": err["msg"]}
-        for err in errors
-    ]  # `input` and `ctx` are dropped on purpose: they may hold secret values
-    first = problems[0] if problems else {"field": "request", "message": "invalid"}
-    message = summary(f"{first['field']}: {first['message']}", len(problems))
-    body = error_body("invalid_request", message, {"problems": problems})
-    return JSONResponse(body, status_code=422)
-
-
-def _unparsed_body(
-    request: Request, exc: RequestValidationError, errors: Sequence[Any]
-) -> ApiError | None:
-    """A body that never became JSON: not JSON at all, or not sent as JSON."""
-    for err in errors:
-        if err.get("type") == "json_invalid":
-            position = err["loc"][-1] if isinstance(err["loc"][-1], int) else 0
-            doc = exc.body if isinstance(exc.body, str) else ""
-            line = doc.count("\n", 0, position) + 1
-            column = position - (doc.rfind("\n", 0, position) + 1) + 1
-            reason = str(err.get("ctx", {}).get("error", "malformed JSON"))  # json's fixed texts
-            return InvalidJson(
-                f"the request body is not JSON: {reason} at line {line}, column {column}",
-                {"line": line, "column": column},
-            )
-    whole_body = [
-        err for err in errors if tuple(err["loc"]) == ("body",) and err.get("type") != "missing"
-    ]
-    if whole_body and not is_json(request.headers.get("content-type")):
-        return UnsupportedMediaType(
-            "this route takes a JSON body: send it with Content-Type: application/json",
-            {"header": "Content-Type"},
-        )
-    return None
-
-
-HTTP_CODES = {
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-}
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code
-    code = HTTP_CODES.get(status, f"http_{status}")
-    headers = dict(exc.headers or {})
-    details: dict[str, Any] = {}
-    if status == 404:
-        message = "no such route; see /openapi.json for the routes of this runtime"
-    elif status == 405:
-        allowed = allowed_methods(request, headers.get("Allow", ""))
-        headers["Allow"] = ", ".join(allowed)
-        message = f"this route does not take that method; it takes {', '.join(allowed)}"
-        details = {"allowed": allowed}
-    elif status == 400:
-        # FastAPI's answer when its parser gave up on a body (JSON nested too deeply, a form)
-        return error_response(
-            InvalidBody("the request body could not be parsed; send JSON of the documented shape")
-        )
-    else:
-        message = str(exc.detail)
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
-
-
-def allowed_methods(request: Request, first: str) -> list[str]:
-    """Every method of every route whose template matches the path, not only the first's.
-
-    Starlette answers a wrong method with the `Allow` of the first route that
-    matched the path, so `/v1/promotions` (GET and POST: two routes) said
-    `Allow: GET`. The routes are read from the OpenAPI document, which lists
-    every route a client can call; `first` adds an undocumented route's own.
+    Enough to find the bug, and nothing else: an exception's message may hold SQL
+    (with the values of a failed statement) or a request's values.
     """
-    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
-        request.app.state, "method_table", None
-    )
-    if table is None:
-        table = []
-        for template, operations in request.app.openapi().get("paths", {}).items():
-            pattern = compile_path(template)[0]
-            table.append((pattern, {method.upper() for method in operations}))
-        request.app.state.method_table = table
-    methods = {m.strip() for m in first.split(",") if m.strip()}
-    path = request.scope.get("path", "")
-    for pattern, operations in table:
-        if pattern.match(path):
-            methods |= operations
-    return sorted(methods)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    text = type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        text += f" (from {type(cause).__name__})"
+    ours = [
+        (Path(frame.filename).parts, frame.lineno)
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if "hubops" in Path(frame.filename).parts
+    ]
+    if ours:
+        parts, line = ours[-1]
+        inside = parts[len(parts) - 1 - parts[::-1].index("hubops") :]
+        text += f" at {'/'.join(inside)}:{line}"
+    return text

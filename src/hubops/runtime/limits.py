@@ -126,7 +126,7 @@ def _encoding_problem(scope: Scope, body: bytes) -> InvalidEncoding | None:
 
 
 async def _refuse(send: Send, error: ApiError, *, keep_alive: bool) -> None:
-    payload = json.dumps(error_body(error.code, error.message, error.details)).encode()
+    payload = json.dumps(error_body(error.error_code(), error.message, error.details)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),

@@ -11,8 +11,9 @@ An exception no handler took ends here too. Starlette's outermost handler
 would answer 500 and then re-raise, so that uvicorn printed the traceback,
 SQL of a failed statement included, and dropped the client's keep-alive
 connection. Here the exception is logged by its type and the line of
-hubops that raised it (no message: those hold SQL and values), the client
-gets the error shape, and the connection stays usable.
+hubops that raised it (`errors.exception_summary`; no message: those hold
+SQL and values), the client gets the error shape, and the connection stays
+usable.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-import traceback
-from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hubops.runtime.errors import error_body
+from hubops.runtime.errors import error_body, exception_summary
 
 log = logging.getLogger("hubops.runtime.requests")
 
@@ -39,24 +38,6 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     return template if isinstance(template, str) else UNMATCHED
-
-
-def _where(exc: BaseException) -> str:
-    """`TypeName (from Cause) at hubops/x.py:12`: enough to find the bug, and no values."""
-    text = type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None:
-        text += f" (from {type(cause).__name__})"
-    ours = [
-        (Path(frame.filename).parts, frame.lineno)
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if "hubops" in Path(frame.filename).parts
-    ]
-    if ours:
-        parts, line = ours[-1]
-        inside = parts[len(parts) - 1 - parts[::-1].index("hubops") :]
-        text += f" at {'/'.join(inside)}:{line}"
-    return text
 
 
 _INTERNAL = json.dumps(
@@ -94,7 +75,9 @@ class RequestLog:
         try:
             await self.app(scope, receive, sending)
         except Exception as exc:
-            log.error("internal error in %s %s: %s", method, route_template(scope), _where(exc))
+            log.error(
+                "internal error in %s %s: %s", method, route_template(scope), exception_summary(exc)
+            )
             if not logged:  # nothing sent yet: answer, and keep the connection
                 record(500)
                 await send(

@@ -7,24 +7,17 @@ that partners then read, move along and receive webhooks for.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
+from fastapi import status
 
-from hubops.runtime.auth import require_admin
+from hubops.runtime.auth import admin_router
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
-from hubops.runtime.errors import TenantNotFound
+from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.openapi import errors
 from hubops.runtime.partner.models import Order, OrderIn
 from hubops.runtime.partner.orders import create_order
-from hubops.runtime.tables import tenants
 
-router = APIRouter(
-    prefix="/admin/v1",
-    tags=["admin"],
-    dependencies=[Depends(require_admin)],
-    responses=errors(401),
-)
+router = admin_router("admin")
 
 
 @router.post(
@@ -40,7 +33,5 @@ def simulate_order(name: str, body: OrderIn, runtime: RuntimeDep) -> Order:
     An order naming a `retailer` is refused (409) unless that retailer's connection is approved.
     """
     with reading(runtime.engine) as conn:
-        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
-    if tenant_id is None:
-        raise TenantNotFound(f'the runtime holds no tenant "{name}"', {"tenant": name})
-    return create_order(runtime.engine, int(tenant_id), body)
+        tenant_id = tenant_id_or_404(conn, name)
+    return create_order(runtime.engine, tenant_id, body)

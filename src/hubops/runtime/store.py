@@ -21,10 +21,11 @@ from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hubops.runtime import connections, crypto
-from hubops.runtime.api_models import ChangeSetIn
+from hubops.runtime.api_models import ChangeSetIn, LastApplied, SecretsRecord, TenantOut
 from hubops.runtime.changes import Outcome, evaluate, marker_at
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import InvalidChange, StaleRevision, TenantNotFound
+from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.tables import (
     api_tokens,
     change_sets,
@@ -36,17 +37,6 @@ from hubops.runtime.tables import (
 from hubops.state import CONNECTIONS_ADDRESS, State, parse_address, secret_address, secret_paths
 
 SEALED_KINDS = ("credentials", "webhook")
-
-
-@dataclass(frozen=True)
-class TenantRecord:
-    name: str
-    revision: int
-    state: State
-    secrets_digest: str | None
-    applied_fingerprints: dict[str, str]
-    last_applied: tuple[datetime, str, str | None] | None
-    pending_connections: list[str]
 
 
 @dataclass(frozen=True)
@@ -65,24 +55,28 @@ def list_tenants(engine: Engine) -> list[tuple[str, int]]:
         return [(row.name, row.revision) for row in rows]
 
 
-def read_tenant(engine: Engine, name: str) -> TenantRecord:
+def read_tenant(engine: Engine, name: str) -> TenantOut:
+    """The tenant as the state API shows it: normalized state, secrets only as fingerprints."""
     with reading(engine) as conn:
         row = conn.execute(select(tenants).where(tenants.c.name == name)).first()
         if row is None:
-            raise TenantNotFound(f'the runtime holds no tenant "{name}"', {"tenant": name})
+            raise TenantNotFound()
         state = _load_state(conn, row.id)
         pending = connections.pending_retailers(conn, row.id)
     last = None
     if row.last_applied_at is not None:
-        last = (row.last_applied_at, row.last_applied_by, row.last_applied_commit)
-    return TenantRecord(
+        last = LastApplied(
+            at=row.last_applied_at, by=row.last_applied_by, commit=row.last_applied_commit
+        )
+    return TenantOut(
         name=row.name,
         revision=row.revision,
         state=state,
-        secrets_digest=row.secrets_digest,
-        applied_fingerprints=dict(row.applied_fingerprints),
-        last_applied=last,
-        pending_connections=pending,
+        secrets=SecretsRecord(
+            digest=row.secrets_digest, fingerprints=dict(row.applied_fingerprints)
+        ),
+        lastApplied=last,
+        pendingConnections=pending,
     )
 
 
@@ -344,9 +338,7 @@ def list_changes(
 ) -> tuple[list[AuditEntry], int | None]:
     """Newest first; the second item is the revision to continue before, if more remain."""
     with reading(engine) as conn:
-        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
-        if tenant_id is None:
-            raise TenantNotFound(f'the runtime holds no tenant "{tenant}"', {"tenant": tenant})
+        tenant_id = tenant_id_or_404(conn, tenant)
         query = select(change_sets).where(change_sets.c.tenant_id == tenant_id)
         if before_revision is not None:
             query = query.where(change_sets.c.revision < before_revision)

@@ -18,14 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.types import Scope
 
-from hubops.runtime import cursors
+from hubops.runtime import auth, cursors
 from hubops.runtime.api_models import ErrorBody
-from hubops.runtime.auth import require_admin
 from hubops.runtime.catalog import records
 from hubops.runtime.catalog.errorfile import error_csv
 from hubops.runtime.catalog.models import Mode, Source, Upload, UploadPage
@@ -36,13 +35,12 @@ from hubops.runtime.db import reading
 from hubops.runtime.errors import (
     NotFound,
     PayloadTooLarge,
-    TenantNotFound,
     UnsupportedMediaType,
 )
+from hubops.runtime.lookups import store_exists, tenant_id_or_404
 from hubops.runtime.openapi import errors
 from hubops.runtime.partner.auth import Caller, CatalogRead, CatalogWrite
-from hubops.runtime.partner.stores import store_exists
-from hubops.runtime.tables import tenants
+from hubops.runtime.partner.stores import visible_store
 
 STREAMED = (
     re.compile(r"^/v1/stores/[^/]+/catalog/uploads/?$"),
@@ -140,7 +138,7 @@ async def accept_upload(
 
 def _errors_response(engine: Engine, row: Any) -> StreamingResponse:
     if not row.error_count:
-        raise NotFound(f"upload {row.id} has no error file: it had no errors", {"upload": row.id})
+        raise NotFound("this upload has no error file: it had no errors")
     name = f"{row.file_name or row.id}.errors.csv".replace('"', "")
     return StreamingResponse(
         error_csv(engine, row.seq),
@@ -184,15 +182,14 @@ partner_router = APIRouter(tags=["catalog"], responses=errors(401, 403, 429))
 
 def _visible_store(engine: Engine, caller: Caller, store: str) -> None:
     with reading(engine) as conn:
-        if not caller.may_see(store) or not store_exists(conn, caller.tenant_id, store):
-            raise NotFound(f'no store "{store}" for this token', {"store": store})
+        visible_store(conn, caller, store)
 
 
 def _visible_upload(engine: Engine, caller: Caller, upload_id: str) -> Any:
     with reading(engine) as conn:
         row = records.find(conn, caller.tenant_id, upload_id)
     if row is None or not caller.may_see(row.store):
-        raise NotFound(f'no upload "{upload_id}" for this token', {"upload": upload_id})
+        raise NotFound("no such upload for this token")
     return row
 
 
@@ -284,23 +281,16 @@ def _page(
 
 # --- admin API: operators upload by hand ----------------------------------------------------
 
-admin_router = APIRouter(
-    prefix="/admin/v1",
-    tags=["catalog"],
-    dependencies=[Depends(require_admin)],
-    responses=errors(401),
-)
+admin_router = auth.admin_router("catalog")
 _ADMIN_ERRORS = errors(400, 404, 422)
 
 
 def _tenant_store(engine: Engine, tenant: str, store: str | None) -> int:
     with reading(engine) as conn:
-        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
-        if tenant_id is None:
-            raise TenantNotFound(f'the runtime holds no tenant "{tenant}"', {"tenant": tenant})
-        if store is not None and not store_exists(conn, int(tenant_id), store):
-            raise NotFound(f'tenant {tenant} has no store "{store}"', {"store": store})
-    return int(tenant_id)
+        tenant_id = tenant_id_or_404(conn, tenant)
+        if store is not None and not store_exists(conn, tenant_id, store):
+            raise NotFound("the tenant has no such store")
+    return tenant_id
 
 
 def _admin_upload(engine: Engine, tenant: str, upload_id: str) -> Any:
@@ -308,7 +298,7 @@ def _admin_upload(engine: Engine, tenant: str, upload_id: str) -> Any:
     with reading(engine) as conn:
         row = records.find(conn, tenant_id, upload_id)
     if row is None:
-        raise NotFound(f'tenant {tenant} has no upload "{upload_id}"', {"upload": upload_id})
+        raise NotFound("the tenant has no such upload")
     return row
 
 

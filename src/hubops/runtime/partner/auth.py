@@ -1,6 +1,7 @@
 """Who is calling the Partner API: a tenant's ApiToken, checked on every request.
 
-Order of checks, cheapest and least revealing first: the `hub_` form and
+The bearer token is read by `runtime.auth.bearer_token`, as for the admin
+API. Order of checks, cheapest and least revealing first: the `hub_` form and
 checksum offline (a malformed token never costs a database lookup), then
 the row found by the token's SHA-256 (the runtime never holds the value),
 expiry, the per-token rate limit, and the route's scope. Nothing about a
@@ -26,10 +27,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from hubops.runtime.auth import PARTNER, bearer_token
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.crypto import token_hash
 from hubops.runtime.db import reading, writing
-from hubops.runtime.partner.errors import InsufficientScope, InvalidToken, RateLimited
+from hubops.runtime.errors import InsufficientScope, RateLimited
 from hubops.runtime.partner.ratelimit import QUOTA_STATE, Limiter, RateLimit
 from hubops.runtime.tables import api_tokens
 from hubops.tokens import token_problem
@@ -98,21 +100,10 @@ class Caller:
 
 
 def _token_from(request: Request) -> str:
-    header = request.headers.get("authorization")
-    if header is None:
-        raise InvalidToken(
-            "this route needs an API token: send Authorization: Bearer hub_...", token_sent=False
-        )
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        # No bearer token was sent at all: RFC 6750 section 3.1 says no error code then.
-        raise InvalidToken(
-            "the Authorization header is not of the form `Bearer hub_...`", token_sent=False
-        )
+    token = bearer_token(request, PARTNER)
     problem = token_problem(token)
     if problem is not None:
-        raise InvalidToken(f"the API token is malformed: {problem}", token_sent=True)
+        raise PARTNER.refused(f"the API token is malformed: {problem}")
     return token
 
 
@@ -126,12 +117,10 @@ def authenticate(
     with reading(runtime.engine) as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash.encode(), digest.encode()):
-        raise InvalidToken("the API token is not known to this runtime", token_sent=True)
+        raise PARTNER.refused("the API token is not known to this runtime")
     now = datetime.now(UTC)
     if row.expires_at is not None and row.expires_at <= now:
-        raise InvalidToken(
-            "the API token has expired; rotate it or move its expiresAt", token_sent=True
-        )
+        raise PARTNER.refused("the API token has expired; rotate it or move its expiresAt")
     state: PartnerState = request.app.state.partner
     quota = state.limiter.take(digest)
     setattr(request.state, QUOTA_STATE, quota)  # QuotaHeaders puts it on the answer

@@ -10,25 +10,18 @@ from __future__ import annotations
 from collections import Counter
 
 from fastapi import APIRouter
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from hubops.runtime.catalog.items import read_items, replace_items
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
-from hubops.runtime.errors import NotFound
+from hubops.runtime.errors import Unprocessable
 from hubops.runtime.openapi import errors
 from hubops.runtime.partner.auth import Caller, CatalogRead, CatalogWrite
-from hubops.runtime.partner.errors import Unprocessable
 from hubops.runtime.partner.models import Catalog, CatalogItem, CatalogOut
-from hubops.runtime.partner.stores import store_exists
+from hubops.runtime.partner.stores import visible_store
 
 router = APIRouter(prefix="/v1/stores", tags=["catalog"], responses=errors(401, 403, 429))
-
-
-def _check_store(conn: Connection, caller: Caller, store: str) -> None:
-    """Another tenant's store, or one outside the token's stores, looks like no store."""
-    if not caller.may_see(store) or not store_exists(conn, caller.tenant_id, store):
-        raise NotFound(f'no store "{store}" for this token', {"store": store})
 
 
 def _duplicates(items: list[CatalogItem]) -> list[dict[str, str]]:
@@ -48,7 +41,7 @@ def replace_catalog(engine: Engine, caller: Caller, store: str, items: list[Cata
             {"problems": problems},
         )
     with writing(engine) as conn:
-        _check_store(conn, caller, store)
+        visible_store(conn, caller, store)
         replace_items(conn, caller.tenant_id, store, items)
 
 
@@ -58,7 +51,7 @@ def replace_catalog(engine: Engine, caller: Caller, store: str, items: list[Cata
 def get_catalog(store: str, runtime: RuntimeDep, caller: CatalogRead) -> CatalogOut:
     """The store's items in the order they were uploaded."""
     with reading(runtime.engine) as conn:
-        _check_store(conn, caller, store)
+        visible_store(conn, caller, store)
         return CatalogOut(items=read_items(conn, caller.tenant_id, store))
 
 

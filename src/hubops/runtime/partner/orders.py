@@ -25,11 +25,15 @@ from sqlalchemy.exc import IntegrityError
 
 from hubops.runtime.connections import check_order_retailer
 from hubops.runtime.db import reading, writing
-from hubops.runtime.errors import NotFound
+from hubops.runtime.errors import (
+    IdempotencyKeyReused,
+    IllegalTransition,
+    NotFound,
+    Unprocessable,
+)
+from hubops.runtime.lookups import store_exists
 from hubops.runtime.partner.auth import Caller
-from hubops.runtime.partner.errors import IdempotencyKeyReused, IllegalTransition, Unprocessable
 from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderStatus
-from hubops.runtime.partner.stores import store_exists
 from hubops.runtime.tables import idempotency_keys, orders
 from hubops.runtime.webhooks.outbox import enqueue
 
@@ -145,7 +149,7 @@ def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:
         select(orders).where(orders.c.id == order_id, orders.c.tenant_id == caller.tenant_id)
     ).first()
     if row is None or not caller.may_see(row.store):
-        raise NotFound(f'no order "{order_id}" for this token', {"order": order_id})
+        raise NotFound("no such order for this token")
     return row
 
 
@@ -229,5 +233,5 @@ def _replay(conn: Connection, caller: Caller, key: str, digest: str, now: dateti
         )
     order = Order.model_validate(found.response)
     if not caller.may_see(order.store):
-        raise NotFound(f'no order "{order.id}" for this token', {"order": order.id})
+        raise NotFound("no such order for this token")
     return order

@@ -19,12 +19,11 @@ from hubops.runtime import cursors as cursor
 from hubops.runtime.catalog.items import sku_exists
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
-from hubops.runtime.errors import NotFound
+from hubops.runtime.errors import NotFound, Unprocessable
 from hubops.runtime.openapi import errors
 from hubops.runtime.partner.auth import Caller, PromotionsRead, PromotionsWrite
-from hubops.runtime.partner.errors import Unprocessable
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
-from hubops.runtime.partner.stores import store_exists
+from hubops.runtime.partner.stores import usable_store
 from hubops.runtime.tables import promotions
 
 router = APIRouter(prefix="/v1/promotions", tags=["promotions"], responses=errors(401, 403, 429))
@@ -53,7 +52,7 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
     if body.startsAt is not None and body.endsAt is not None and body.startsAt >= body.endsAt:
         raise _invalid("endsAt", "must be after startsAt")
     with writing(engine) as conn:
-        if not caller.may_see(body.store) or not store_exists(conn, caller.tenant_id, body.store):
+        if not usable_store(conn, caller, body.store):
             raise _invalid("store", f'no store "{body.store}" for this token')
         if not sku_exists(conn, caller.tenant_id, body.store, body.sku):
             raise _invalid("sku", f'the catalog of store "{body.store}" has no sku "{body.sku}"')
@@ -143,6 +142,6 @@ def delete_promotion(promotion_id: str, runtime: RuntimeDep, caller: PromotionsW
             )
         ).first()
         if row is None or not caller.may_see(row.store):
-            raise NotFound(f'no promotion "{promotion_id}" for this token', {"id": promotion_id})
+            raise NotFound("no such promotion for this token")
         conn.execute(delete(promotions).where(promotions.c.id == promotion_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

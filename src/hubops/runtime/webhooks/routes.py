@@ -5,26 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from hubops import utc
 from hubops.runtime import cursors
-from hubops.runtime.auth import require_admin
+from hubops.runtime.auth import admin_router
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
-from hubops.runtime.errors import NotFound, TenantNotFound
+from hubops.runtime.errors import NotFound
+from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.openapi import errors
-from hubops.runtime.tables import resources, tenants
+from hubops.runtime.tables import resources
 from hubops.runtime.webhooks import queue
 
-router = APIRouter(
-    prefix="/admin/v1",
-    tags=["webhooks"],
-    dependencies=[Depends(require_admin)],
-    responses=errors(401),
-)
+router = admin_router("webhooks")
 
 
 class DeliveryAttempt(BaseModel):
@@ -51,16 +47,14 @@ class Redelivery(BaseModel):
 def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, bool]:
     """(tenant id, whether the webhook is currently applied)."""
     with reading(runtime.engine) as conn:
-        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
-        if tenant_id is None:
-            raise TenantNotFound(f'the runtime holds no tenant "{tenant}"', {"tenant": tenant})
+        tenant_id = tenant_id_or_404(conn, tenant)
         exists = conn.execute(
             select(resources.c.address).where(
                 resources.c.tenant_id == tenant_id,
                 resources.c.address == f"webhook/{webhook}",
             )
         ).first()
-    return int(tenant_id), exists is not None
+    return tenant_id, exists is not None
 
 
 @router.get(
@@ -82,7 +76,7 @@ def deliveries(
         runtime.engine, tenant_id, name, cursors.decode_number("att", cursor), limit + 1
     )
     if not rows and not applied:
-        raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
+        raise NotFound("the tenant has no such webhook")
     items = [
         DeliveryAttempt(
             messageId=row["message_id"],
@@ -112,10 +106,7 @@ def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> R
     """Send a message to the webhook again, with the same webhook-id."""
     tenant_id, applied = _tenant_id(runtime, tenant, name)
     if not applied:
-        raise NotFound(f'tenant {tenant} has no webhook "{name}"', {"webhook": name})
+        raise NotFound("the tenant has no such webhook")
     if not queue.redeliver(runtime.engine, tenant_id, name, message_id, utc.now()):
-        raise NotFound(
-            f'webhook {name} of tenant {tenant} was never sent message "{message_id}"',
-            {"messageId": message_id},
-        )
+        raise NotFound("the webhook was never sent that message")
     return Redelivery(messageId=message_id, status="queued")
