@@ -16,9 +16,7 @@ from fastapi.responses import JSONResponse
 from hubops.fields import NAME_RULE, is_name
 from hubops.runtime import cursors, staging, store
 from hubops.runtime.api_models import (
-    AuditChange,
     AuditPage,
-    AuditRecord,
     ChangeSetIn,
     ChangeSetOut,
     FingerprintKeyOut,
@@ -100,20 +98,5 @@ def list_changes(
     cursor: str | None = None,
 ) -> AuditPage:
     """The tenant's applied change sets, newest first."""
-    entries, more = store.list_changes(
-        runtime.engine, name, limit, cursors.decode_number("rev", cursor)
-    )
-    items = [
-        AuditRecord(
-            id=e.id,
-            revision=e.revision,
-            at=e.at,
-            by=e.by,
-            commit=e.commit,
-            changes=[AuditChange.model_validate(c) for c in e.changes],
-        )
-        for e in entries
-    ]
-    return AuditPage(
-        items=items, nextCursor=None if more is None else cursors.encode_number("rev", more)
-    )
+    keyset = cursors.number_keyset("rev", cursor)
+    return store.list_changes(runtime.engine, name, limit, keyset)

@@ -284,20 +284,11 @@ def list_connections(
     cursor: str | None = None,
 ) -> ConnectionPage:
     """The tenant's retailer connections, newest first."""
-    before = cursors.decode_number("con", cursor)
+    keyset = cursors.number_keyset("con", cursor)
     with reading(runtime.engine) as conn:
         tenant_id = tenant_id_or_404(conn, tenant)
         query = select(retailer_connections).where(retailer_connections.c.tenant_id == tenant_id)
         if status_filter is not None:
             query = query.where(retailer_connections.c.status == status_filter)
-        if before is not None:
-            query = query.where(retailer_connections.c.seq < before)
-        rows = list(
-            conn.execute(query.order_by(retailer_connections.c.seq.desc()).limit(limit + 1))
-        )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return ConnectionPage(
-        items=[_shown(r) for r in rows],
-        nextCursor=cursors.encode_number("con", rows[-1].seq) if more else None,
-    )
+        rows, next_cursor = keyset.page(conn, query, retailer_connections.c.seq, limit)
+    return ConnectionPage(items=[_shown(r) for r in rows], nextCursor=next_cursor)

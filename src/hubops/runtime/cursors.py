@@ -1,17 +1,32 @@
-"""Opaque keyset cursors for every list response (`{"items", "nextCursor"}`).
+"""Keyset paging for every list response (`{"items", "nextCursor"}`): the one home of it.
 
 A keyset rather than an offset keeps paging stable while rows are
 inserted: the next page starts strictly after the last row seen, so no row
-is shown twice or skipped when newer ones arrive. Cursors are opaque to
-clients (base64 of a tagged position), and one the runtime did not issue
-is a 400, not a crash or a silently wrong page.
+is shown twice or skipped when newer ones arrive. Every list is newest
+first, by one of two keys:
+
+* `TimeKeyset`: (created_at, id), for rows whose ids are random (orders,
+  promotions);
+* `NumberKeyset`: an increasing integer (a revision, a sequence, an id),
+  tagged by list so a cursor of one list is refused by another (audit
+  records, catalog uploads, retailer connections, delivery attempts).
+
+A route decodes the cursor first (`time_keyset`, `number_keyset`), so a
+foreign one is a 400 before anything is read; the data function then reads
+one page with `page`, which also makes the next cursor. Cursors are opaque
+to clients (base64 of a tagged position).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_
+from sqlalchemy.engine import Row
 
 from hubops.runtime.errors import BadRequest
 from hubops.utc import parse_utc
@@ -64,3 +79,60 @@ def decode_number(tag: str, cursor: str | None) -> int | None:
     if prefix != tag or not (number.isascii() and number.isdigit() and len(number) <= 18):
         raise _foreign()
     return int(number)
+
+
+Page = tuple[list[Row[Any]], str | None]  # the rows, and the cursor of the next page if any
+
+
+def _rows(conn: Connection, query: Select[Any], limit: int) -> tuple[list[Row[Any]], bool]:
+    rows = list(conn.execute(query.limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+@dataclass(frozen=True)
+class TimeKeyset:
+    """Newest first by (created_at, id); continues after `after`, the last row seen."""
+
+    after: tuple[datetime, str] | None
+
+    def page(
+        self,
+        conn: Connection,
+        query: Select[Any],
+        created: ColumnElement[datetime],
+        ident: ColumnElement[str],
+        limit: int,
+    ) -> Page:
+        if self.after is not None:
+            at, last_id = self.after
+            query = query.where(or_(created < at, and_(created == at, ident < last_id)))
+        rows, more = _rows(conn, query.order_by(created.desc(), ident.desc()), limit)
+        if not more:
+            return rows, None
+        return rows, encode(rows[-1]._mapping[created], rows[-1]._mapping[ident])
+
+
+def time_keyset(cursor: str | None) -> TimeKeyset:
+    return TimeKeyset(None if cursor is None else decode(cursor))
+
+
+@dataclass(frozen=True)
+class NumberKeyset:
+    """Newest first by an increasing integer; continues below `before`."""
+
+    tag: str
+    before: int | None
+
+    def page(
+        self, conn: Connection, query: Select[Any], key: ColumnElement[int], limit: int
+    ) -> Page:
+        if self.before is not None:
+            query = query.where(key < self.before)
+        rows, more = _rows(conn, query.order_by(key.desc()), limit)
+        if not more:
+            return rows, None
+        return rows, encode_number(self.tag, rows[-1]._mapping[key])
+
+
+def number_keyset(tag: str, cursor: str | None) -> NumberKeyset:
+    return NumberKeyset(tag, decode_number(tag, cursor))

@@ -1,4 +1,16 @@
-"""Reading and writing tenant state: the only module that knows the tables' layout.
+"""Tenant state and its audit trail: the one writer of everything a tenant's revision covers.
+
+A tenant's state is its `resources` rows, with what is derived from them:
+`secret_values` (the sealed secrets), `api_tokens` (hashes, and the columns
+the Partner API authenticates by) and `webhook_secret_history`; its audit
+trail is `change_sets`. Every write to these goes through this module, in
+a transaction that claims the tenant's next revision: `apply_change_set`
+(and `apply_in`, for the parts `staging` assembles) for change sets, and
+`change_by_runtime` for what the runtime changes itself (a webhook that a
+410 switched off). Other modules read these tables for their own queries
+(the Partner API its tokens, the outbox its webhooks, SFTP its users) and
+write only tables of their own (orders, catalog items and uploads,
+deliveries, connection requests; `partner.auth` a token's last use).
 
 A change set is one transaction. It first claims the tenant's next
 revision with a conditional UPDATE (or the INSERT of a new tenant), so of
@@ -13,7 +25,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +32,17 @@ from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hubops.runtime import connections, crypto
-from hubops.runtime.api_models import ChangeSetIn, LastApplied, SecretsRecord, TenantOut
+from hubops.runtime.api_models import (
+    AuditChange,
+    AuditPage,
+    AuditRecord,
+    ChangeSetIn,
+    LastApplied,
+    SecretsRecord,
+    TenantOut,
+)
 from hubops.runtime.changes import Outcome, evaluate, marker_at
+from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import InvalidChange, StaleRevision, TenantNotFound
 from hubops.runtime.lookups import tenant_id_or_404
@@ -34,19 +54,16 @@ from hubops.runtime.tables import (
     tenants,
     webhook_secret_history,
 )
-from hubops.state import CONNECTIONS_ADDRESS, State, parse_address, secret_address, secret_paths
+from hubops.state import (
+    CONNECTIONS_ADDRESS,
+    Body,
+    State,
+    parse_address,
+    secret_address,
+    secret_paths,
+)
 
 SEALED_KINDS = ("credentials", "webhook")
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: str
-    revision: int
-    at: datetime
-    by: str
-    commit: str | None
-    changes: list[dict[str, str]]
 
 
 def list_tenants(engine: Engine) -> list[tuple[str, int]]:
@@ -308,18 +325,8 @@ def _record(
     now: datetime,
 ) -> str:
     """Keep the audit record and what the tenant shows under `secrets` and `lastApplied`."""
-    record_id = uuid.uuid4().hex
-    conn.execute(
-        insert(change_sets).values(
-            id=record_id,
-            tenant_id=tenant_id,
-            revision=revision,
-            at=now,
-            applied_by=by,
-            commit_ref=change_set.commit,
-            changes=[{"address": c.address, "action": c.action} for c in change_set.changes],
-        )
-    )
+    changes = [{"address": c.address, "action": c.action} for c in change_set.changes]
+    record_id = _audit(conn, tenant_id, revision, by, change_set.commit, changes, now)
     values: dict[str, Any] = {
         "last_applied_at": now,
         "last_applied_by": by,
@@ -333,22 +340,71 @@ def _record(
     return record_id
 
 
-def list_changes(
-    engine: Engine, tenant: str, limit: int, before_revision: int | None
-) -> tuple[list[AuditEntry], int | None]:
-    """Newest first; the second item is the revision to continue before, if more remain."""
+def _audit(
+    conn: Connection,
+    tenant_id: int,
+    revision: int,
+    by: str,
+    commit: str | None,
+    changes: list[dict[str, str]],
+    now: datetime,
+) -> str:
+    record_id = uuid.uuid4().hex
+    conn.execute(
+        insert(change_sets).values(
+            id=record_id,
+            tenant_id=tenant_id,
+            revision=revision,
+            at=now,
+            applied_by=by,
+            commit_ref=commit,
+            changes=changes,
+        )
+    )
+    return record_id
+
+
+def change_by_runtime(
+    conn: Connection, tenant_id: int, address: str, body: Body, reason: str, now: datetime
+) -> int:
+    """A resource the runtime itself changes (a webhook a 410 switched off), in `conn`.
+
+    Like a change set it bumps the revision and leaves an audit record (by
+    `runtime`, with the reason), so plans made before it are stale and
+    `hubops plan` shows the difference. Returns the new revision.
+    """
+    conn.execute(
+        update(resources)
+        .where(resources.c.tenant_id == tenant_id, resources.c.address == address)
+        .values(body=body)
+    )
+    revision = int(
+        conn.execute(select(tenants.c.revision).where(tenants.c.id == tenant_id)).scalar_one()
+    )
+    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(revision=revision + 1))
+    change = {"address": address, "action": "update", "reason": reason}
+    _audit(conn, tenant_id, revision + 1, "runtime", None, [change], now)
+    return revision + 1
+
+
+def list_changes(engine: Engine, tenant: str, limit: int, keyset: NumberKeyset) -> AuditPage:
+    """The tenant's applied change sets, newest first, a page at a time."""
     with reading(engine) as conn:
         tenant_id = tenant_id_or_404(conn, tenant)
         query = select(change_sets).where(change_sets.c.tenant_id == tenant_id)
-        if before_revision is not None:
-            query = query.where(change_sets.c.revision < before_revision)
-        rows = list(conn.execute(query.order_by(change_sets.c.revision.desc()).limit(limit + 1)))
-    entries = [
-        AuditEntry(r.id, r.revision, r.at, r.applied_by, r.commit_ref, r.changes)
-        for r in rows[:limit]
+        rows, next_cursor = keyset.page(conn, query, change_sets.c.revision, limit)
+    items = [
+        AuditRecord(
+            id=r.id,
+            revision=r.revision,
+            at=r.at,
+            by=r.applied_by,
+            commit=r.commit_ref,
+            changes=[AuditChange.model_validate(c) for c in r.changes],
+        )
+        for r in rows
     ]
-    more = len(rows) > limit
-    return entries, (entries[-1].revision if more else None)
+    return AuditPage(items=items, nextCursor=next_cursor)
 
 
 def _kind(addr: str) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.engine import Row as DbRow
 
-from hubops.runtime.catalog.models import Mode, Source, Status, Upload
+from hubops.runtime.catalog.models import Mode, Source, Status, Upload, UploadPage
 from hubops.runtime.catalog.parse import Problem
+from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.tables import catalog_upload_errors, catalog_uploads
 from hubops.runtime.webhooks.outbox import enqueue_event
@@ -109,15 +110,15 @@ def find(conn: Connection, tenant_id: int, upload_id: str) -> DbRow[Any] | None:
 
 
 def history(
-    conn: Connection, tenant_id: int, store: str, before: int | None, limit: int
-) -> list[DbRow[Any]]:
-    """Newest first; `before` is the seq to continue below."""
+    engine: Engine, tenant_id: int, store: str, keyset: NumberKeyset, limit: int, prefix: str
+) -> UploadPage:
+    """The store's uploads, newest first, a page at a time."""
     query = select(catalog_uploads).where(
         catalog_uploads.c.tenant_id == tenant_id, catalog_uploads.c.store == store
     )
-    if before is not None:
-        query = query.where(catalog_uploads.c.seq < before)
-    return list(conn.execute(query.order_by(catalog_uploads.c.seq.desc()).limit(limit)))
+    with reading(engine) as conn:
+        rows, next_cursor = keyset.page(conn, query, catalog_uploads.c.seq, limit)
+    return UploadPage(items=[shown(r, prefix) for r in rows], nextCursor=next_cursor)
 
 
 def add_problems(conn: Connection, seq: int, problems: Sequence[Problem]) -> None:

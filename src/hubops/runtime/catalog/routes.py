@@ -238,7 +238,9 @@ def list_catalog_uploads(
 ) -> UploadPage:
     """The store's upload history, newest first."""
     _visible_store(runtime.engine, caller, store)
-    return _page(runtime.engine, caller.tenant_id, store, limit, cursor, records.PARTNER_PREFIX)
+    keyset = cursors.number_keyset("upl", cursor)
+    prefix = records.PARTNER_PREFIX
+    return records.history(runtime.engine, caller.tenant_id, store, keyset, limit, prefix)
 
 
 @partner_router.get(
@@ -263,20 +265,6 @@ def get_catalog_upload_errors(
 ) -> StreamingResponse:
     """The upload's error file (`line,sku,field,error`); 404 when it had no errors."""
     return _errors_response(runtime.engine, _visible_upload(runtime.engine, caller, upload_id))
-
-
-def _page(
-    engine: Engine, tenant_id: int, store: str, limit: int, cursor: str | None, prefix: str
-) -> UploadPage:
-    before = cursors.decode_number("upl", cursor)
-    with reading(engine) as conn:
-        rows = records.history(conn, tenant_id, store, before, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return UploadPage(
-        items=[records.shown(r, prefix) for r in rows],
-        nextCursor=cursors.encode_number("upl", rows[-1].seq) if more else None,
-    )
 
 
 # --- admin API: operators upload by hand ----------------------------------------------------
@@ -347,7 +335,9 @@ def list_catalog_uploads_admin(
 ) -> UploadPage:
     """The store's upload history from every source, newest first."""
     tenant_id = _tenant_store(runtime.engine, tenant, store)
-    return _page(runtime.engine, tenant_id, store, limit, cursor, records.admin_prefix(tenant))
+    keyset = cursors.number_keyset("upl", cursor)
+    prefix = records.admin_prefix(tenant)
+    return records.history(runtime.engine, tenant_id, store, keyset, limit, prefix)
 
 
 @admin_router.get(

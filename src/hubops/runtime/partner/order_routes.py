@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from hubops.runtime import cursors as cursor
+from hubops.runtime import cursors
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import BadRequest
 from hubops.runtime.openapi import errors, header_refs
@@ -53,7 +53,7 @@ def list_orders(
         )
     if until is not None and until < since:
         raise BadRequest("to is before from", {"parameter": "to"})
-    items, more = orders.list_orders(
+    return orders.list_orders(
         runtime.engine,
         caller,
         since=max(since, start),
@@ -61,11 +61,7 @@ def list_orders(
         store=store,
         status=status,
         limit=limit,
-        after=None if after is None else cursor.decode(after),
-    )
-    last = items[-1] if more and items else None
-    return OrderPage(
-        items=items, nextCursor=None if last is None else cursor.encode(last.createdAt, last.id)
+        keyset=cursors.time_keyset(after),
     )
 
 

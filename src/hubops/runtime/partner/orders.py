@@ -19,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from hubops.runtime.connections import check_order_retailer
+from hubops.runtime.cursors import TimeKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import (
     IdempotencyKeyReused,
@@ -33,7 +34,7 @@ from hubops.runtime.errors import (
 )
 from hubops.runtime.lookups import store_exists
 from hubops.runtime.partner.auth import Caller
-from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderStatus
+from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderPage, OrderStatus
 from hubops.runtime.tables import idempotency_keys, orders
 from hubops.runtime.webhooks.outbox import enqueue
 
@@ -120,9 +121,9 @@ def list_orders(
     store: str | None,
     status: OrderStatus | None,
     limit: int,
-    after: tuple[datetime, str] | None,
-) -> tuple[list[Order], bool]:
-    """Newest first; the flag says whether more rows follow the page."""
+    keyset: TimeKeyset,
+) -> OrderPage:
+    """Newest first, a page at a time."""
     query = select(orders).where(orders.c.tenant_id == caller.tenant_id)
     query = query.where(orders.c.created_at >= since)
     if until is not None:
@@ -133,15 +134,9 @@ def list_orders(
         query = query.where(orders.c.store == store)
     if status is not None:
         query = query.where(orders.c.status == status)
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            or_(orders.c.created_at < at, and_(orders.c.created_at == at, orders.c.id < last_id))
-        )
-    query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit + 1)
     with reading(engine) as conn:
-        rows = list(conn.execute(query))
-    return [_order(row) for row in rows[:limit]], len(rows) > limit
+        rows, next_cursor = keyset.page(conn, query, orders.c.created_at, orders.c.id, limit)
+    return OrderPage(items=[_order(row) for row in rows], nextCursor=next_cursor)
 
 
 def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy import Engine, and_, delete, insert, or_, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Row
 
-from hubops.runtime import cursors as cursor
+from hubops.runtime import cursors
 from hubops.runtime.catalog.items import sku_exists
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading, writing
@@ -98,21 +98,12 @@ def list_promotions(
         query = query.where(promotions.c.store.in_(caller.stores))
     if store is not None:
         query = query.where(promotions.c.store == store)
-    if after is not None:
-        at, last_id = cursor.decode(after)
-        query = query.where(
-            or_(
-                promotions.c.created_at < at,
-                and_(promotions.c.created_at == at, promotions.c.id < last_id),
-            )
-        )
-    query = query.order_by(promotions.c.created_at.desc(), promotions.c.id.desc())
+    keyset = cursors.time_keyset(after)
     with reading(runtime.engine) as conn:
-        rows = list(conn.execute(query.limit(limit + 1)))
-    items = [_promotion(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    next_cursor = cursor.encode(items[-1].createdAt, items[-1].id) if more else None
-    return PromotionPage(items=items, nextCursor=next_cursor)
+        rows, next_cursor = keyset.page(
+            conn, query, promotions.c.created_at, promotions.c.id, limit
+        )
+    return PromotionPage(items=[_promotion(row) for row in rows], nextCursor=next_cursor)
 
 
 @router.post(

@@ -10,7 +10,6 @@ until the lease ends (it is then sent again with the same webhook-id).
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
-from hubops.runtime import crypto
+from hubops.runtime import crypto, store
+from hubops.runtime.cursors import NumberKeyset, Page
 from hubops.runtime.db import reading, writing
 from hubops.runtime.tables import (
-    change_sets,
     resources,
     secret_values,
     tenants,
@@ -263,28 +262,8 @@ def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> Non
         ).scalar()
         if body is None or not body.get("enabled"):
             return
-        conn.execute(
-            update(resources)
-            .where(resources.c.tenant_id == job.tenant_id, resources.c.address == address)
-            .values(body={**body, "enabled": False, "disabledReason": reason})
-        )
-        revision = conn.execute(
-            select(tenants.c.revision).where(tenants.c.id == job.tenant_id)
-        ).scalar_one()
-        conn.execute(
-            update(tenants).where(tenants.c.id == job.tenant_id).values(revision=revision + 1)
-        )
-        conn.execute(
-            insert(change_sets).values(
-                id=uuid.uuid4().hex,
-                tenant_id=job.tenant_id,
-                revision=revision + 1,
-                at=now,
-                applied_by="runtime",
-                commit_ref=None,
-                changes=[{"address": address, "action": "update", "reason": reason}],
-            )
-        )
+        disabled = {**body, "enabled": False, "disabledReason": reason}
+        store.change_by_runtime(conn, job.tenant_id, address, disabled, reason, now)
 
 
 def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now: datetime) -> bool:
@@ -308,13 +287,11 @@ def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now
 
 
 def attempt_log(
-    engine: Engine, tenant_id: int, webhook: str, before_id: int | None, limit: int
-) -> list[dict[str, Any]]:
+    engine: Engine, tenant_id: int, webhook: str, keyset: NumberKeyset, limit: int
+) -> Page:
+    """Every attempt to the webhook, newest first, a page at a time."""
     query = select(webhook_attempts).where(
         webhook_attempts.c.tenant_id == tenant_id, webhook_attempts.c.webhook == webhook
     )
-    if before_id is not None:
-        query = query.where(webhook_attempts.c.id < before_id)
-    query = query.order_by(webhook_attempts.c.id.desc()).limit(limit)
     with reading(engine) as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+        return keyset.page(conn, query, webhook_attempts.c.id, limit)

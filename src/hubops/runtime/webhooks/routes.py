@@ -72,26 +72,23 @@ def deliveries(
 ) -> DeliveryPage:
     """Every delivery attempt to the webhook, newest first."""
     tenant_id, applied = _tenant_id(runtime, tenant, name)
-    rows = queue.attempt_log(
-        runtime.engine, tenant_id, name, cursors.decode_number("att", cursor), limit + 1
-    )
+    keyset = cursors.number_keyset("att", cursor)
+    rows, next_cursor = queue.attempt_log(runtime.engine, tenant_id, name, keyset, limit)
     if not rows and not applied:
         raise NotFound("the tenant has no such webhook")
     items = [
         DeliveryAttempt(
-            messageId=row["message_id"],
-            eventType=row["event_type"],
-            orderId=row["order_id"],
-            attemptedAt=row["attempted_at"],
-            statusCode=row["status_code"],
-            latencyMs=row["latency_ms"],
-            error=row["error"],
-            responseExcerpt=row["response_excerpt"],
+            messageId=row.message_id,
+            eventType=row.event_type,
+            orderId=row.order_id,
+            attemptedAt=row.attempted_at,
+            statusCode=row.status_code,
+            latencyMs=row.latency_ms,
+            error=row.error,
+            responseExcerpt=row.response_excerpt,
         )
-        for row in rows[:limit]
+        for row in rows
     ]
-    more = len(rows) > limit
-    next_cursor = cursors.encode_number("att", rows[limit - 1]["id"]) if more else None
     return DeliveryPage(items=items, nextCursor=next_cursor)
 
 
