@@ -2,13 +2,15 @@
 
 Signatures are checked by an independent Standard Webhooks implementation
 (webhook_receiver.verify), written from the specification, not from ours.
+The delivery rules one by one (retries, Retry-After, 410, redirects, names,
+exhaustion, unreadable secrets) are table-tested in-process in
+`test_delivery_rules.py`; these are the few that need the real thing.
 """
 
 from __future__ import annotations
 
 import json
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,55 +146,13 @@ def test_events_of_one_order_arrive_in_order_even_across_retries(hub: Hub) -> No
     assert all(verify(hub.secret, r) for r in got)
 
 
-def test_timeouts_redirects_and_retry_after(hub: Hub) -> None:
-    hub.receiver.script = [
-        Reply(200, delay=1.5),  # slower than HUBOPS_WEBHOOK_TIMEOUT=1: a failed attempt
-        Reply(302, headers={"location": "https://elsewhere.example/"}),
-        Reply(429, headers={"retry-after": "2"}),
-    ]
+def test_a_slow_endpoint_times_out_and_is_retried(hub: Hub) -> None:
+    hub.receiver.script = [Reply(200, delay=1.5)]  # slower than HUBOPS_WEBHOOK_TIMEOUT=1
     hub.order()
-    got = hub.receiver.wait_for(4, timeout=15)
+    got = hub.receiver.wait_for(2, timeout=15)
     assert len({r.headers["webhook-id"] for r in got}) == 1
-    assert got[3].at - got[2].at >= 1.9  # Retry-After honoured over the 0.3 s schedule
-    log = hub.wait_log(lambda e: len(e) == 4 and e[0]["statusCode"] == 200)
-    assert [e["statusCode"] for e in reversed(log)] == [None, 302, 429, 200]
-    assert log[3]["error"] == "timed out"
-    assert "redirect (302) not followed" in log[2]["error"]
-
-
-def test_schedule_exhausted_then_redelivered(hub: Hub) -> None:
-    hub.receiver.script = [Reply(500)] * 4
-    hub.order()
-    log = hub.wait_log(lambda e: len(e) == 4)
-    time.sleep(0.8)
-    assert len(hub.log()) == 4  # 1 + 3 retries, then it stays failed
-    message = log[0]["messageId"]
-    response = hub.http.post(f"/admin/v1/tenants/acme/webhooks/pos/deliveries/{message}/redeliver")
-    assert response.status_code == 202
-    got = hub.receiver.wait_for(5)
-    assert got[4].headers["webhook-id"] == message and verify(hub.secret, got[4])
-    missing = hub.http.post("/admin/v1/tenants/acme/webhooks/pos/deliveries/msg_nope/redeliver")
-    assert missing.status_code == 404 and missing.json()["error"]["code"]
-
-
-def test_gone_disables_the_webhook(hub: Hub) -> None:
-    hub.receiver.script = [Reply(410)]
-    hub.order()
-    log = hub.wait_log(lambda e: bool(e))
-    assert log[0]["statusCode"] == 410 and "webhook disabled" in log[0]["error"]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        state = hub.http.get("/admin/v1/tenants/acme").json()
-        if not state["state"]["webhook/pos"]["enabled"]:
-            break
-        time.sleep(0.05)
-    assert state["state"]["webhook/pos"]["enabled"] is False
-    assert state["revision"] == hub.revision + 1
-    audit = hub.http.get("/admin/v1/tenants/acme/changes").json()["items"][0]
-    assert audit["by"] == "runtime"
-    hub.order()
-    time.sleep(0.8)
-    assert len(hub.receiver.received) == 1  # a disabled webhook receives nothing
+    log = hub.wait_log(lambda e: len(e) == 2 and e[0]["statusCode"] == 200)
+    assert log[1]["statusCode"] is None and log[1]["error"] == "timed out"
 
 
 def test_pending_deliveries_survive_sigkill(hub: Hub) -> None:
@@ -234,45 +194,3 @@ def test_secret_rotation_signs_with_old_and_new(hub: Hub) -> None:
     got = hub.receiver.wait_for(1)[0]
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     assert verify(new_secret, got) and verify(hub.secret, got)
-
-
-def test_name_resolving_to_a_private_address_is_refused(tmp_path: Path) -> None:
-    host = socket.gethostname()
-    try:
-        address = socket.getaddrinfo(host, 443)[0][4][0]
-    except OSError:
-        pytest.skip("this machine's own name does not resolve")
-    import ipaddress
-
-    if ipaddress.ip_address(address).is_global:
-        pytest.skip("this machine's name resolves to a public address")
-    with Receiver() as receiver:
-        hub = _start(
-            tmp_path,
-            receiver,
-            url=f"https://{host}:{receiver.port}/hooks",
-            HUBOPS_ALLOW_LOOPBACK_WEBHOOKS="0",
-        )
-        try:
-            hub.order()
-            log = hub.wait_log(lambda e: bool(e))
-            assert f'the host "{host}" resolves to {address}' in log[0]["error"]
-            assert log[0]["statusCode"] is None
-            assert receiver.received == []
-        finally:
-            hub.http.close()
-            hub.server.stop()
-
-
-def test_unreadable_signing_secret_fails_only_that_webhook(hub: Hub) -> None:
-    import sqlite3
-
-    with sqlite3.connect(hub.server.workdir / "state.db") as db:
-        db.execute(
-            "UPDATE secret_values SET sealed = ? WHERE address = 'webhook/pos'", (b"\0" * 40,)
-        )
-    hub.order()
-    log = hub.wait_log(lambda e: bool(e))
-    assert "signing secret cannot be opened" in log[0]["error"]
-    assert hub.receiver.received == []
-    assert hub.http.get("/healthz").status_code == 200

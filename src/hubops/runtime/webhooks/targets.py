@@ -6,6 +6,10 @@ resolves to must be public, and the request is then sent to that very
 address (with the original Host header and TLS server name), so a DNS
 answer that changes between the check and the connection (rebinding)
 cannot redirect it to an internal service.
+
+Resolving is the seam: `resolve_target` asks a `Resolver` (the system's,
+`system_resolver`, unless one is given), so the rules are tested with names
+that resolve to whatever a test says, without asking DNS.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,23 +42,24 @@ class Target:
     address: str
 
 
-async def _resolve(host: str, port: int) -> list[IPAddress]:
+# (host, port) -> the addresses the name resolves to; TargetRefused when it does not resolve.
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+
+async def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """The event loop's getaddrinfo: what the machine's resolver says now."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise TargetRefused(f'the host "{host}" does not resolve ({exc.strerror})') from None
-    found: list[IPAddress] = []
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if ip not in found:
-            found.append(ip)
-    if not found:
-        raise TargetRefused(f'the host "{host}" resolves to no address')
-    return found
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-async def resolve_target(url: str, allow_loopback: bool) -> Target:
+async def resolve_target(
+    url: str, allow_loopback: bool, resolver: Resolver = system_resolver
+) -> Target:
+    """Where to send a request for `url`: its checked address, pinned; TargetRefused if none."""
     problem = webhook_url_problem(url, allow_loopback)
     if problem:
         raise TargetRefused(f"the webhook URL is not allowed: {problem}")
@@ -63,7 +69,10 @@ async def resolve_target(url: str, allow_loopback: bool) -> Target:
     host = mapped.strip("[]")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     literal = literal_host_address(host if ":" not in host else f"[{host}]")
-    addresses = [literal] if isinstance(literal, IPAddress) else await _resolve(host, port)
+    addresses = [literal] if isinstance(literal, IPAddress) else await resolver(host, port)
+    addresses = list(dict.fromkeys(addresses))
+    if not addresses:
+        raise TargetRefused(f'the host "{host}" resolves to no address')
     for ip in addresses:
         reason = ip_problem(ip, allow_loopback)
         if reason:

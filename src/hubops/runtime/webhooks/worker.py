@@ -7,6 +7,14 @@ redirects are not followed; a 429/503 `Retry-After` is honoured; a 410
 switches the webhook off. Other failures retry on the configured schedule
 with jitter, and when it is exhausted the delivery is marked failed and
 kept for redelivery. Database work runs in threads; sending is async.
+
+The worker takes its `httpx.AsyncClient` and its `Resolver` (by default the
+client below and the system's resolver), so the rules are tested in-process
+with `httpx.MockTransport` and names that resolve as a test says. The rules
+do not depend on the client given: redirects are never followed and every
+request carries the worker's own timeout. An unexpected error is logged by
+its type and place only (`errors.exception_summary`): a database error's
+message may hold SQL and its values.
 """
 
 from __future__ import annotations
@@ -25,10 +33,16 @@ import httpx
 from hubops import __version__, utc
 from hubops.addresses import loopback_allowed
 from hubops.runtime.context import Runtime
+from hubops.runtime.errors import exception_summary
 from hubops.runtime.settings import RuntimeConfigError
-from hubops.runtime.webhooks import queue
+from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks.signing import signature_header
-from hubops.runtime.webhooks.targets import TargetRefused, resolve_target
+from hubops.runtime.webhooks.targets import (
+    Resolver,
+    TargetRefused,
+    resolve_target,
+    system_resolver,
+)
 
 log = logging.getLogger("hubops.webhooks")
 
@@ -85,28 +99,45 @@ def _retry_after(response: httpx.Response, now: datetime) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+def webhook_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """The client a served runtime sends webhooks with."""
+    # No pooled connections: a pooled TLS connection is matched by IP and port only,
+    # so a second webhook host on the same address would skip its certificate check.
+    # No proxies from the environment either: they would bypass the pinned address.
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+        headers={"user-agent": f"hubops-webhooks/{__version__}"},
+    )
+
+
 class DeliveryWorker:
-    def __init__(self, runtime: Runtime, schedule: list[float], timeout: httpx.Timeout) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        schedule: list[float],
+        timeout: httpx.Timeout,
+        http: httpx.AsyncClient | None = None,
+        resolver: Resolver = system_resolver,
+        allow_loopback: bool | None = None,
+    ) -> None:
+        """`http` and `resolver` are the seams (defaults: `webhook_client`, the system's)."""
         self.runtime = runtime
         self.schedule = schedule
-        self.allow_loopback = loopback_allowed()
+        self.allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
         self._task: asyncio.Task[None] | None = None
         self._busy: set[int] = set()
         self._slots = asyncio.Semaphore(PARALLEL_SENDS)
+        self._timeout = timeout
         self._deadline = timeout.read or DEFAULT_TIMEOUT
-        # No pooled connections: a pooled TLS connection is matched by IP and port only,
-        # so a second webhook host on the same address would skip its certificate check.
-        # No proxies from the environment either: they would bypass the pinned address.
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-            headers={"user-agent": f"hubops-webhooks/{__version__}"},
-        )
+        self._owns_http = http is None
+        self._http = http if http is not None else webhook_client(timeout)
+        self._resolver = resolver
 
     async def start(self) -> None:
-        await asyncio.to_thread(queue.recover_leases, self.runtime.engine, utc.now())
+        await asyncio.to_thread(deliveries.recover_leases, self.runtime.engine, utc.now())
         self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
 
     async def stop(self) -> None:
@@ -114,38 +145,53 @@ class DeliveryWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def deliver_due(self) -> int:
+        """Attempt every delivery due now and wait for them; how many were attempted."""
+        tasks = await self._poll()
+        await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def _poll(self) -> list[asyncio.Task[None]]:
+        """Claim the due deliveries no attempt of this worker holds, and start sending them."""
+        engine, keys = self.runtime.engine, self.runtime.keys
+        due = await asyncio.to_thread(deliveries.due, engine, utc.now(), BATCH)
+        ids = [i for i in due if i not in self._busy]
+        jobs = await asyncio.to_thread(deliveries.claim, engine, ids, utc.now(), keys)
+        self._busy.update(job.delivery_id for job in jobs)
+        return [asyncio.create_task(self._deliver(job)) for job in jobs]
 
     async def _run(self) -> None:
         running: set[asyncio.Task[None]] = set()
         while True:
             found = False
             try:
-                engine, keys = self.runtime.engine, self.runtime.keys
-                due = await asyncio.to_thread(queue.due, engine, utc.now(), BATCH)
-                ids = [i for i in due if i not in self._busy]
-                jobs = await asyncio.to_thread(queue.claim, engine, ids, utc.now(), keys)
-                found = bool(jobs)
-                for job in jobs:
-                    self._busy.add(job.delivery_id)
-                    task = asyncio.create_task(self._deliver(job))
+                tasks = await self._poll()
+                found = bool(tasks)
+                for task in tasks:
                     running.add(task)
                     task.add_done_callback(running.discard)
-            except Exception:  # keep delivering whatever one bad poll did
-                log.exception("webhook worker poll failed")
+            except Exception as exc:  # keep delivering whatever one bad poll did
+                log.error("webhook worker poll failed: %s", exception_summary(exc))
             # Poll again at once while there is work; idle, a few times a second.
             await asyncio.sleep(BUSY_POLL_SECONDS if found else POLL_SECONDS)
 
-    async def _deliver(self, job: queue.Job) -> None:
+    async def _deliver(self, job: deliveries.Job) -> None:
         try:
             async with self._slots:
                 await self._attempt(job)
-        except Exception:
-            log.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
+        except Exception as exc:
+            log.error(
+                "webhook delivery %s failed unexpectedly: %s",
+                job.delivery_id,
+                exception_summary(exc),
+            )
         finally:
             self._busy.discard(job.delivery_id)
 
-    async def _attempt(self, job: queue.Job) -> None:
+    async def _attempt(self, job: deliveries.Job) -> None:
         engine = self.runtime.engine
         now = utc.now()
         if job.hook is None or not job.hook.get("enabled") or not job.keys:
@@ -158,41 +204,41 @@ class DeliveryWorker:
                     "the signing secret cannot be opened with this runtime's master key; "
                     "restore the master key or apply the webhook's secret again"
                 )
-            attempt = queue.Attempt(now, None, None, reason, None)
-            await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
+            attempt = deliveries.Attempt(now, None, None, reason, None)
+            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
             return
         attempt, response = await self._send(job, now)
         if response is not None and 200 <= response.status_code < 300:
-            await asyncio.to_thread(queue.finish, engine, job, attempt, "succeeded", None)
+            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "succeeded", None)
             return
         if response is not None and response.status_code == 410:
             reason = f"410 Gone from the endpoint at {now.isoformat()}; webhook disabled"
-            attempt = queue.Attempt(
+            attempt = deliveries.Attempt(
                 attempt.at, attempt.status_code, attempt.latency_ms, reason, attempt.excerpt
             )
-            await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
-            await asyncio.to_thread(queue.disable_webhook, engine, job, reason, now)
+            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
+            await asyncio.to_thread(deliveries.disable_webhook, engine, job, reason, now)
             return
         number = job.attempts + 1  # this attempt's number
         if number > len(self.schedule):
-            await asyncio.to_thread(queue.finish, engine, job, attempt, "failed", None)
+            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
             return
         delay = self.schedule[number - 1] * random.uniform(0.9, 1.1)
         wait = _retry_after(response, now) if response is not None else None
         if wait is not None:
             delay = max(delay, wait)
         next_at = now + timedelta(seconds=delay)
-        await asyncio.to_thread(queue.finish, engine, job, attempt, "pending", next_at)
+        await asyncio.to_thread(deliveries.finish, engine, job, attempt, "pending", next_at)
 
     async def _send(
-        self, job: queue.Job, now: datetime
-    ) -> tuple[queue.Attempt, httpx.Response | None]:
+        self, job: deliveries.Job, now: datetime
+    ) -> tuple[deliveries.Attempt, httpx.Response | None]:
         assert job.hook is not None
         started = time.perf_counter()
         try:
-            target = await resolve_target(str(job.hook["url"]), self.allow_loopback)
+            target = await resolve_target(str(job.hook["url"]), self.allow_loopback, self._resolver)
         except TargetRefused as exc:
-            return queue.Attempt(now, None, None, str(exc), None), None
+            return deliveries.Attempt(now, None, None, str(exc), None), None
         timestamp = int(time.time())
         headers = {
             "host": target.host_header,
@@ -208,22 +254,27 @@ class DeliveryWorker:
             # that trickles bytes hold a delivery slot indefinitely.
             async with asyncio.timeout(self._deadline):
                 request = self._http.build_request(
-                    "POST", target.url, content=job.body, headers=headers, extensions=extensions
+                    "POST",
+                    target.url,
+                    content=job.body,
+                    headers=headers,
+                    extensions=extensions,
+                    timeout=self._timeout,
                 )
-                response = await self._http.send(request, stream=True)
+                response = await self._http.send(request, stream=True, follow_redirects=False)
                 try:
                     async for chunk in response.aiter_raw():
                         excerpt += chunk
-                        if len(excerpt) >= queue.EXCERPT:
+                        if len(excerpt) >= deliveries.EXCERPT:
                             break  # only an excerpt is kept; never buffer a whole reply
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
             elapsed = int((time.perf_counter() - started) * 1000)
-            return queue.Attempt(now, None, elapsed, "timed out", None), None
+            return deliveries.Attempt(now, None, elapsed, "timed out", None), None
         except Exception as exc:  # any failure to send is a failed attempt, never a stall
             elapsed = int((time.perf_counter() - started) * 1000)
-            return queue.Attempt(
+            return deliveries.Attempt(
                 now, None, elapsed, f"request failed: {type(exc).__name__}", None
             ), None
         elapsed = int((time.perf_counter() - started) * 1000)
@@ -235,5 +286,5 @@ class DeliveryWorker:
             )
         elif not 200 <= response.status_code < 300:
             error = f"endpoint answered {response.status_code}"
-        shown = excerpt[: queue.EXCERPT].decode("utf-8", errors="replace") or None
-        return queue.Attempt(now, response.status_code, elapsed, error, shown), response
+        shown = excerpt[: deliveries.EXCERPT].decode("utf-8", errors="replace") or None
+        return deliveries.Attempt(now, response.status_code, elapsed, error, shown), response
