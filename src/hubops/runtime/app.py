@@ -15,8 +15,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
-from hubops.runtime import admin, connections, health, migrate, openapi, partner, simulate
-from hubops.runtime.catalog import routes as catalog_routes
+from hubops.runtime import (
+    admin,
+    connection_routes,
+    health,
+    migrate,
+    openapi,
+    partner,
+    simulate,
+)
+from hubops.runtime.catalog import receive, upload_routes
 from hubops.runtime.catalog.processor import UploadProcessor, lease_seconds
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
@@ -101,12 +109,12 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.include_router(simulate.router)
     partner.install(app)
     app.include_router(webhook_routes.router)
-    app.include_router(catalog_routes.partner_router)
-    app.include_router(catalog_routes.admin_router)
-    app.include_router(connections.router)
+    app.include_router(upload_routes.partner_router)
+    app.include_router(upload_routes.admin_router)
+    app.include_router(connection_routes.router)
     openapi.install(app)
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
-    app.add_middleware(BodyLimit, streamed=catalog_routes.streams_body)
+    app.add_middleware(BodyLimit, streamed=receive.streams_body)
     app.add_middleware(EmptyQueryIsAbsent)
     app.add_middleware(RequestLog)
     return app

@@ -9,7 +9,7 @@ leaves the request `pending` for review. A `termsOfServiceUrl` must be the
 in the same transaction; a retailer dropped from both lists is pending
 again. Each request and each change of status queues its event
 (`connection.requested`, `connection.approved`, `connection.rejected`),
-ordered per retailer.
+ordered per retailer. The routes are `connection_routes`.
 """
 
 from __future__ import annotations
@@ -18,19 +18,15 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.engine import Row
 
 from hubops.fields import Email, RetailerId, Text
-from hubops.runtime import cursors
-from hubops.runtime.auth import admin_router
-from hubops.runtime.context import RuntimeDep
+from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import RetailerNotConnected, TermsNotAccepted
 from hubops.runtime.lookups import tenant_id_or_404
-from hubops.runtime.openapi import errors
 from hubops.runtime.tables import resources, retailer_connections
 from hubops.runtime.webhooks.outbox import enqueue_event
 from hubops.state import CONNECTIONS_ADDRESS, Body
@@ -247,48 +243,18 @@ def check_order_retailer(conn: Connection, tenant_id: int, retailer: str) -> Non
         )
 
 
-router = admin_router("connections")
-
-
-@router.post(
-    "/tenants/{tenant}/connections",
-    response_model=RetailerConnection,
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        200: {"model": RetailerConnection, "description": "The retailer had asked already."},
-        **errors(404, 422),
-    },
-    operation_id="requestConnection",
-)
-def post_connection(
-    tenant: str, body: ConnectionRequestIn, runtime: RuntimeDep, response: Response
-) -> RetailerConnection:
-    """A retailer asks to connect (sent by the marketplace); 200 when it already asked."""
-    found, new = request_connection(runtime.engine, tenant, body)
-    if not new:
-        response.status_code = status.HTTP_200_OK
-    return found
-
-
-@router.get(
-    "/tenants/{tenant}/connections",
-    response_model=ConnectionPage,
-    responses=errors(400, 404, 422),
-    operation_id="listConnections",
-)
 def list_connections(
+    engine: Engine,
     tenant: str,
-    runtime: RuntimeDep,
-    status_filter: Annotated[ConnectionStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    status: ConnectionStatus | None,
+    limit: int,
+    keyset: NumberKeyset,
 ) -> ConnectionPage:
-    """The tenant's retailer connections, newest first."""
-    keyset = cursors.number_keyset("con", cursor)
-    with reading(runtime.engine) as conn:
+    """The tenant's retailer connections, newest first, a page at a time."""
+    with reading(engine) as conn:
         tenant_id = tenant_id_or_404(conn, tenant)
         query = select(retailer_connections).where(retailer_connections.c.tenant_id == tenant_id)
-        if status_filter is not None:
-            query = query.where(retailer_connections.c.status == status_filter)
+        if status is not None:
+            query = query.where(retailer_connections.c.status == status)
         rows, next_cursor = keyset.page(conn, query, retailer_connections.c.seq, limit)
     return ConnectionPage(items=[_shown(r) for r in rows], nextCursor=next_cursor)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from hubops.runtime.errors import TenantNotFound
+from hubops.runtime.errors import NotFound, TenantNotFound
 from hubops.runtime.tables import resources, tenants
 
 
@@ -19,6 +19,14 @@ def tenant_id_or_404(conn: Connection, name: str) -> int:
     if found is None:
         raise TenantNotFound()
     return int(found)
+
+
+def tenant_store_or_404(conn: Connection, tenant: str, store: str) -> int:
+    """The id of `tenant`, which must have `store`; a 404 saying which of the two is missing."""
+    tenant_id = tenant_id_or_404(conn, tenant)
+    if not store_exists(conn, tenant_id, store):
+        raise NotFound("the tenant has no such store")
+    return tenant_id
 
 
 def store_exists(conn: Connection, tenant_id: int, store: str) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine
 
-from hubops.runtime.catalog import records
+from hubops.runtime.catalog import uploads
 
 HEADER = ("line", "sku", "field", "error")
 ROWS_PER_CHUNK = 500
@@ -19,7 +19,7 @@ def error_csv(engine: Engine, seq: int) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
-    for count, (line, sku, field, error) in enumerate(records.error_lines(engine, seq), 1):
+    for count, (line, sku, field, error) in enumerate(uploads.error_lines(engine, seq), 1):
         writer.writerow(("" if line is None else line, sku, field, error))
         if count % ROWS_PER_CHUNK == 0:
             yield buffer.getvalue().encode()

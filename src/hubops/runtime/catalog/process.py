@@ -25,10 +25,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from hubops.runtime.catalog import items, records
+from hubops.runtime.catalog import items, uploads
 from hubops.runtime.catalog.models import Status, Upload
 from hubops.runtime.catalog.parse import FileProblem, Problem, Row, rows
-from hubops.runtime.catalog.records import Counts, UploadJob
+from hubops.runtime.catalog.uploads import Counts, UploadJob
 from hubops.runtime.db import writing
 from hubops.runtime.partner.models import CatalogItem
 
@@ -91,9 +91,9 @@ def _flush(engine: Engine, state: _State) -> None:
         elif not state.counts.rejected:  # a replace stages only while it can still succeed
             items.stage(conn, job.tenant_id, job.store, job.seq, state.staged, state.good)
             state.staged += len(state.good)
-        records.add_problems(conn, job.seq, state.problems)
+        uploads.add_problems(conn, job.seq, state.problems)
         state.counts.errors += len(state.problems)
-        records.progress(conn, job.seq, state.counts, now)
+        uploads.progress(conn, job.seq, state.counts, now)
     state.good, state.problems = [], []
 
 
@@ -136,7 +136,7 @@ def finish(engine: Engine, state: _State) -> Upload:
         if job.mode == "replace" and status == "succeeded":
             old = items.switch_generation(conn, job.tenant_id, job.store, job.seq)
             state.counts.accepted = state.staged
-        upload = records.finish(conn, job, status, state.counts, datetime.now(UTC))
+        upload = uploads.finish(conn, job, status, state.counts, datetime.now(UTC))
     if job.mode == "replace":
         purge(engine, job.tenant_id, job.store, job.seq if old is None else old)
     return upload
@@ -157,13 +157,13 @@ def abort(engine: Engine, job: UploadJob, message: str = STOPPED) -> Upload | No
     """End an upload that cannot go on (its runtime died, or processing hit a bug) as failed,
     or `partial` when an update already applied rows. None if it had already ended."""
     with writing(engine) as conn:
-        counts = records.counts_if_processing(conn, job.seq)
+        counts = uploads.counts_if_processing(conn, job.seq)
         if counts is None:
             return None
-        records.add_problems(conn, job.seq, [Problem(None, "", "", message)])
+        uploads.add_problems(conn, job.seq, [Problem(None, "", "", message)])
         counts.errors += 1
         status: Status = "partial" if job.mode == "update" and counts.accepted else "failed"
-        upload = records.finish(conn, job, status, counts, datetime.now(UTC))
+        upload = uploads.finish(conn, job, status, counts, datetime.now(UTC))
     if job.mode == "replace":
         purge(engine, job.tenant_id, job.store, job.seq)
     return upload

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from hubops.runtime.catalog import process, records
+from hubops.runtime.catalog import process, uploads
 from hubops.runtime.catalog.models import Upload
-from hubops.runtime.catalog.records import UploadJob
+from hubops.runtime.catalog.uploads import UploadJob
 from hubops.runtime.settings import RuntimeConfigError
 
 log = logging.getLogger("hubops.catalog")
@@ -94,7 +94,7 @@ class UploadProcessor:
         """End uploads whose runtime stopped mid-file; how many there were."""
         cutoff = datetime.now(UTC) - timedelta(seconds=self.lease)
         ended = 0
-        for job in records.stale(self.engine, cutoff):
+        for job in uploads.stale(self.engine, cutoff):
             if process.abort(self.engine, job) is not None:
                 ended += 1
                 log.warning("upload %s: its runtime stopped mid-file; marked failed", job.id)

@@ -1,10 +1,19 @@
-"""The Partner API (`/v1`): what partners call with a tenant's ApiToken."""
+"""The Partner API (`/v1`): what partners call with a tenant's ApiToken.
+
+One layout for every resource: `<resource>.py` holds its rules and its SQL
+(functions over an engine and the calling token, answering the wire models
+of `models.py`), and `<resource>_routes.py` its thin FastAPI routes:
+`orders` and `order_routes`, `promotions` and `promotion_routes`, `catalog`
+and `catalog_routes`; catalog files are `runtime.catalog.uploads` and
+`upload_routes`. `auth` says who is calling, `stores` which stores a token
+may act for, `ratelimit` how fast.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hubops.runtime.partner import catalog, order_routes, promotions
+from hubops.runtime.partner import catalog_routes, order_routes, promotion_routes
 from hubops.runtime.partner.auth import PartnerState
 from hubops.runtime.partner.ratelimit import QuotaHeaders, RateLimit
 
@@ -14,5 +23,5 @@ def install(app: FastAPI, rate_limit: RateLimit | None = None) -> None:
     app.state.partner = PartnerState.create(rate_limit)
     app.add_middleware(QuotaHeaders)
     app.include_router(order_routes.router)
-    app.include_router(catalog.router)
-    app.include_router(promotions.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(promotion_routes.router)

@@ -1,32 +1,28 @@
-"""`/v1/promotions`: discounts on one catalog item of one store.
+"""Promotions: discounts on one catalog item of one store, and how they are kept and listed.
 
 A promotion refers to a store the token may act for and a sku that store's
 catalog holds at creation time; a store the token may not see is refused
-with the same message as a store that does not exist.
+with the same message as a store that does not exist. The routes are
+`promotion_routes`.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Row
 
-from hubops.runtime import cursors
+from hubops import utc
 from hubops.runtime.catalog.items import sku_exists
-from hubops.runtime.context import RuntimeDep
+from hubops.runtime.cursors import TimeKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound, Unprocessable
-from hubops.runtime.openapi import errors
-from hubops.runtime.partner.auth import Caller, PromotionsRead, PromotionsWrite
+from hubops.runtime.partner.auth import Caller
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
 from hubops.runtime.partner.stores import usable_store
 from hubops.runtime.tables import promotions
-
-router = APIRouter(prefix="/v1/promotions", tags=["promotions"], responses=errors(401, 403, 429))
 
 
 def _promotion(row: Row[Any]) -> Promotion:
@@ -64,7 +60,7 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
             discountPercent=body.discountPercent,
             startsAt=body.startsAt,  # UtcDatetime: already UTC, whatever offset was sent
             endsAt=body.endsAt,
-            createdAt=datetime.now(UTC),
+            createdAt=utc.now(),
         )
         conn.execute(
             insert(promotions).values(
@@ -82,51 +78,25 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
     return promotion
 
 
-@router.get("", response_model=PromotionPage, responses=errors(400), operation_id="listPromotions")
 def list_promotions(
-    runtime: RuntimeDep,
-    caller: PromotionsRead,
-    store: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
-    ] = None,
+    engine: Engine, caller: Caller, store: str | None, limit: int, keyset: TimeKeyset
 ) -> PromotionPage:
-    """The tenant's promotions in the token's stores, newest first."""
+    """The tenant's promotions in the token's stores, newest first, a page at a time."""
     query = select(promotions).where(promotions.c.tenant_id == caller.tenant_id)
     if caller.stores is not None:
         query = query.where(promotions.c.store.in_(caller.stores))
     if store is not None:
         query = query.where(promotions.c.store == store)
-    keyset = cursors.time_keyset(after)
-    with reading(runtime.engine) as conn:
+    with reading(engine) as conn:
         rows, next_cursor = keyset.page(
             conn, query, promotions.c.created_at, promotions.c.id, limit
         )
     return PromotionPage(items=[_promotion(row) for row in rows], nextCursor=next_cursor)
 
 
-@router.post(
-    "",
-    response_model=Promotion,
-    status_code=status.HTTP_201_CREATED,
-    operation_id="createPromotion",
-)
-def post_promotion(body: PromotionIn, runtime: RuntimeDep, caller: PromotionsWrite) -> Promotion:
-    """Create a promotion for a store and sku the token may act for."""
-    return create_promotion(runtime.engine, caller, body)
-
-
-@router.delete(
-    "/{promotion_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    responses=errors(404),
-    operation_id="deletePromotion",
-)
-def delete_promotion(promotion_id: str, runtime: RuntimeDep, caller: PromotionsWrite) -> Response:
+def delete_promotion(engine: Engine, caller: Caller, promotion_id: str) -> None:
     """Remove a promotion; another tenant's or store's promotion is 404."""
-    with writing(runtime.engine) as conn:
+    with writing(engine) as conn:
         row = conn.execute(
             select(promotions.c.store).where(
                 promotions.c.id == promotion_id, promotions.c.tenant_id == caller.tenant_id
@@ -135,4 +105,3 @@ def delete_promotion(promotion_id: str, runtime: RuntimeDep, caller: PromotionsW
         if row is None or not caller.may_see(row.store):
             raise NotFound("no such promotion for this token")
         conn.execute(delete(promotions).where(promotions.c.id == promotion_id))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

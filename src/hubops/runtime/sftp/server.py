@@ -29,7 +29,7 @@ import asyncssh
 from sqlalchemy import Engine, select
 
 from hubops.manifest.ssh_keys import key_identity
-from hubops.runtime.catalog import records
+from hubops.runtime.catalog import uploads
 from hubops.runtime.catalog.errorfile import error_csv
 from hubops.runtime.catalog.models import Upload
 from hubops.runtime.catalog.parse import CSV_TYPE, JSON_TYPE, MAX_FILE_BYTES
@@ -263,7 +263,7 @@ class CatalogSFTP(asyncssh.SFTPServer):
         assert mode in ("replace", "update")
         kind = JSON_TYPE if where.name.lower().endswith(".json") else CSV_TYPE
         job, _row = await asyncio.to_thread(
-            records.create,
+            uploads.create,
             self.service.engine,
             login.tenant_id,
             where.store,

@@ -18,7 +18,7 @@ from hubops.runtime.errors import NotFound
 from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.openapi import errors
 from hubops.runtime.tables import resources
-from hubops.runtime.webhooks import deliveries
+from hubops.runtime.webhooks import deliveries as outbox_deliveries
 
 router = admin_router("webhooks")
 
@@ -63,7 +63,7 @@ def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, boo
     responses=errors(400, 404),
     operation_id="listDeliveries",
 )
-def list_deliveries(
+def deliveries(
     tenant: str,
     name: str,
     runtime: RuntimeDep,
@@ -73,7 +73,9 @@ def list_deliveries(
     """Every delivery attempt to the webhook, newest first."""
     tenant_id, applied = _tenant_id(runtime, tenant, name)
     keyset = cursors.number_keyset("att", cursor)
-    rows, next_cursor = deliveries.attempt_log(runtime.engine, tenant_id, name, keyset, limit)
+    rows, next_cursor = outbox_deliveries.attempt_log(
+        runtime.engine, tenant_id, name, keyset, limit
+    )
     if not rows and not applied:
         raise NotFound("the tenant has no such webhook")
     items = [
@@ -104,6 +106,6 @@ def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> R
     tenant_id, applied = _tenant_id(runtime, tenant, name)
     if not applied:
         raise NotFound("the tenant has no such webhook")
-    if not deliveries.redeliver(runtime.engine, tenant_id, name, message_id, utc.now()):
+    if not outbox_deliveries.redeliver(runtime.engine, tenant_id, name, message_id, utc.now()):
         raise NotFound("the webhook was never sent that message")
     return Redelivery(messageId=message_id, status="queued")

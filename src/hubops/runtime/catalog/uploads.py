@@ -20,6 +20,9 @@ from hubops.runtime.catalog.models import Mode, Source, Status, Upload, UploadPa
 from hubops.runtime.catalog.parse import Problem
 from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
+from hubops.runtime.errors import NotFound
+from hubops.runtime.lookups import tenant_id_or_404
+from hubops.runtime.partner.auth import Caller
 from hubops.runtime.tables import catalog_upload_errors, catalog_uploads
 from hubops.runtime.webhooks.outbox import enqueue_event
 
@@ -107,6 +110,24 @@ def find(conn: Connection, tenant_id: int, upload_id: str) -> DbRow[Any] | None:
             catalog_uploads.c.id == upload_id, catalog_uploads.c.tenant_id == tenant_id
         )
     ).first()
+
+
+def visible(engine: Engine, caller: Caller, upload_id: str) -> DbRow[Any]:
+    """An upload of the caller's tenant in a store the token may see; 404 otherwise."""
+    with reading(engine) as conn:
+        row = find(conn, caller.tenant_id, upload_id)
+    if row is None or not caller.may_see(row.store):
+        raise NotFound("no such upload for this token")
+    return row
+
+
+def of_tenant(engine: Engine, tenant: str, upload_id: str) -> DbRow[Any]:
+    """An upload of the tenant named `tenant` (operators see every store's); 404 otherwise."""
+    with reading(engine) as conn:
+        row = find(conn, tenant_id_or_404(conn, tenant), upload_id)
+    if row is None:
+        raise NotFound("the tenant has no such upload")
+    return row
 
 
 def history(

@@ -1,0 +1,55 @@
+"""`/v1/promotions`: thin routes over `promotions.py`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from hubops.runtime import cursors
+from hubops.runtime.context import RuntimeDep
+from hubops.runtime.openapi import errors
+from hubops.runtime.partner import promotions
+from hubops.runtime.partner.auth import PromotionsRead, PromotionsWrite
+from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
+
+router = APIRouter(prefix="/v1/promotions", tags=["promotions"], responses=errors(401, 403, 429))
+
+
+@router.get("", response_model=PromotionPage, responses=errors(400), operation_id="listPromotions")
+def list_promotions(
+    runtime: RuntimeDep,
+    caller: PromotionsRead,
+    store: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
+    ] = None,
+) -> PromotionPage:
+    """The tenant's promotions in the token's stores, newest first."""
+    keyset = cursors.time_keyset(after)
+    return promotions.list_promotions(runtime.engine, caller, store, limit, keyset)
+
+
+@router.post(
+    "",
+    response_model=Promotion,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createPromotion",
+)
+def post_promotion(body: PromotionIn, runtime: RuntimeDep, caller: PromotionsWrite) -> Promotion:
+    """Create a promotion for a store and sku the token may act for."""
+    return promotions.create_promotion(runtime.engine, caller, body)
+
+
+@router.delete(
+    "/{promotion_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(404),
+    operation_id="deletePromotion",
+)
+def delete_promotion(promotion_id: str, runtime: RuntimeDep, caller: PromotionsWrite) -> Response:
+    """Remove a promotion; another tenant's or store's promotion is 404."""
+    promotions.delete_promotion(runtime.engine, caller, promotion_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
