@@ -8,7 +8,7 @@ makes sense together (that is `validate`). Every document keeps its
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
@@ -41,6 +41,16 @@ class Source:
 
     def at(self, *path: str | int) -> Source:
         return Source(self.file, self.document, self.path + path)
+
+    def repeats(self, values: Sequence[str], *path: str | int) -> list[Diagnostic]:
+        """One error at each entry of the list at `path` that an earlier entry already has."""
+        seen: set[str] = set()
+        found = []
+        for index, value in enumerate(values):
+            if value in seen:
+                found.append(self.diag(f'"{value}" is listed twice; remove one', *path, index))
+            seen.add(value)
+        return found
 
     def diag(
         self, message: str, *path: str | int, at_key: bool = False, severity: Severity = "error"

@@ -24,10 +24,11 @@ from hubops.manifest.load import (
     read_tenant_folder,
     tenant_folders,
 )
+from hubops.manifest.partner_rules import check_catalog
 from hubops.manifest.positions import resolve_sorted
 from hubops.manifest.secret_checks import duplicate_tokens, secret_keys, secret_values
 from hubops.manifest.secrets import decrypt_many
-from hubops.manifest.validate import check_catalog, check_tenant
+from hubops.manifest.validate import check_tenant
 from hubops.plan.normalize import desired_state
 from hubops.plan.parts import PART_BUDGET, limit_text, oversized_bodies
 from hubops.state import parse_address

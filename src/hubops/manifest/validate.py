@@ -8,7 +8,7 @@ problems, each pointing at the field to fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TypeVar, cast
 
@@ -21,40 +21,16 @@ from hubops.manifest.models import (
     ApiToken,
     Document,
     Integration,
-    PartnerCatalog,
     RetailerConnections,
     SftpUser,
     Tenant,
     Webhook,
 )
+from hubops.manifest.partner_rules import integration_problems
 from hubops.manifest.secret_refs import credential_problems, missing_secret, unused_secrets
 from hubops.manifest.ssh_keys import key_identity, key_problem
 
 DocT = TypeVar("DocT", bound=Document)
-
-
-def check_catalog(catalog: Sourced[PartnerCatalog]) -> tuple[Catalog, list[Diagnostic]]:
-    partners: Catalog = {}
-    diags: list[Diagnostic] = []
-    for index, partner in enumerate(catalog.value.spec.partners):
-        source = catalog.source.at("spec", "partners", index)
-        if partner.id in partners:
-            diags.append(source.diag(f'partner id "{partner.id}" is listed twice', "id"))
-            continue
-        partners[partner.id] = Sourced(partner, source)
-        _no_repeats(partner.credential_fields, source, diags, "credentialFields")
-        _no_repeats(partner.config_fields, source, diags, "configFields")
-    return partners, diags
-
-
-def _no_repeats(
-    values: Sequence[str], source: Source, diags: list[Diagnostic], *path: str | int
-) -> None:
-    seen: set[str] = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            diags.append(source.diag(f'"{value}" is listed twice; remove one', *path, index))
-        seen.add(value)
 
 
 class _TenantRules:
@@ -95,7 +71,7 @@ class _TenantRules:
                     *path,
                     index,
                 )
-        _no_repeats(list(stores), source, self.diags, *path)
+        self.diags += source.repeats(list(stores), *path)
 
     # --- Tenant ---------------------------------------------------------------
 
@@ -185,49 +161,7 @@ class _TenantRules:
             )
             return
         p = partner.value
-        for key in spec.config:
-            if key not in p.config_fields:
-                hint = did_you_mean(key, p.config_fields)
-                allowed = ", ".join(p.config_fields) or "none"
-                self.error(
-                    src,
-                    f'config field "{key}" is not one of partner {p.id}\'s{hint} '
-                    f"(allowed: {allowed})",
-                    "spec",
-                    "config",
-                    key,
-                    at_key=True,
-                )
-        for key in p.config_fields:
-            if key not in spec.config:
-                self.error(
-                    src,
-                    f'missing config field "{key}", required by partner {p.id}; '
-                    "add it to spec.config",
-                    *(("spec", "config") if spec.config else ("spec",)),
-                    at_key=True,
-                )
-        for store in spec.shop_mapping:
-            if store not in spec.stores:
-                self.error(
-                    src,
-                    f'shopMapping names store "{store}", which this integration does not cover; '
-                    "add it to spec.stores or remove the mapping",
-                    "spec",
-                    "shopMapping",
-                    store,
-                    at_key=True,
-                )
-        if p.requires_shop_mapping:
-            for store in spec.stores:
-                if store not in spec.shop_mapping:
-                    self.error(
-                        src,
-                        f'partner {p.id} requires a shop mapping for every store; add "{store}: '
-                        "<partner's shop id>\" under spec.shopMapping",
-                        *(("spec", "shopMapping") if spec.shop_mapping else ("spec",)),
-                        at_key=True,
-                    )
+        self.diags += integration_problems(doc, p)
         self.credentials(doc, p.id, p.credential_fields)
 
     def credentials(self, doc: Sourced[Integration], partner: str, fields: list[str]) -> None:
@@ -249,7 +183,7 @@ class _TenantRules:
                 "metadata",
                 "name",
             )
-        _no_repeats(spec.scopes, src, self.diags, "spec", "scopes")
+        self.diags += src.repeats(spec.scopes, "spec", "scopes")
         if spec.stores is not None:
             self.stores_exist(spec.stores, src, "spec", "stores")
         if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
@@ -270,7 +204,7 @@ class _TenantRules:
         problem = webhook_url_problem(spec.url)
         if problem:
             self.error(src, f"webhook url is not allowed: {problem}", "spec", "url")
-        _no_repeats(spec.events, src, self.diags, "spec", "events")
+        self.diags += src.repeats(spec.events, "spec", "events")
         if spec.stores is not None:
             self.stores_exist(spec.stores, src, "spec", "stores")
         if name not in self.keys.webhooks and self.keys.complete:
@@ -307,8 +241,8 @@ class _TenantRules:
                 self.error(
                     src, 'the RetailerConnections document is named "default"', "metadata", "name"
                 )
-            _no_repeats(spec.approved, src, self.diags, "spec", "approved")
-            _no_repeats(spec.rejected, src, self.diags, "spec", "rejected")
+            self.diags += src.repeats(spec.approved, "spec", "approved")
+            self.diags += src.repeats(spec.rejected, "spec", "rejected")
             approved = set(spec.approved)
             for index, retailer in enumerate(spec.rejected):
                 if retailer in approved:
