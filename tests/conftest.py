@@ -1,6 +1,8 @@
 """Shared fixtures: a real age key, real sops encryption, and a small valid config repository.
 
 Tests change one thing in the valid repository and check what a user sees.
+The fixtures of a live `hubops serve` (`server`, `admin`, `tenant`) are in
+`partner_env.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import yaml
 from hubops.cli import run
 from hubops.manifest.secrets import encrypt
 from hubops.tokens import new_token, new_webhook_secret
+
+pytest_plugins = ["partner_env"]
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,8 +1,14 @@
-"""Helpers for Partner API tests: a tenant on a live `hubops serve`, its tokens and orders.
+"""Fixtures and helpers for tests of a live `hubops serve`: a tenant, its tokens and orders.
 
 Everything goes through the runtime's HTTP APIs as users and partners do:
 tokens are applied with admin change sets, orders are simulated with the
 admin orders route, and partners call `/v1` with the token values.
+
+The fixtures (registered for every test module by `conftest.py`): `server`,
+one `hubops serve` per module, started with the module's `server_env`
+(override that fixture to set, say, `HUBOPS_RATE_LIMIT`); `admin`, a client
+with the admin token; `tenant`, a fresh tenant per test. A module that needs
+a server of another kind defines its own `server`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from hubops.tokens import new_token
 from runtime_server import Changes, Server, create, fingerprint_key, post
@@ -108,17 +115,35 @@ def db_rows(server: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, params))
 
 
-def serving(factory: Any, label: str, **env: str) -> Iterator[Server]:
-    """A `hubops serve` for one test module (use with `yield from` in a fixture)."""
-    workdir: Path = factory.mktemp(label)
-    server = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}", extra_env=env)
-    server.start()
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """Extra environment of the module's `hubops serve`."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_env: dict[str, str],
+) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp(request.module.__name__.removeprefix("test_"))
+    started = Server(
+        workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}", extra_env=server_env
+    )
+    started.start()
     try:
-        yield server
+        yield started
     finally:
-        server.stop()
+        started.stop()
 
 
-def admin_client(server: Server) -> Iterator[httpx.Client]:
+@pytest.fixture(scope="module")
+def admin(server: Server) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
+
+
+@pytest.fixture
+def tenant(server: Server, admin: httpx.Client) -> Tenant:
+    return Tenant.create(server, admin)

@@ -15,15 +15,15 @@ import httpx
 import pytest
 
 from http_wire import Answer, Wire, settled_logs
-from partner_env import Tenant, serving
+from partner_env import Tenant
 from runtime_server import CI_TOKEN, Server
 
 CANARY = "canary-7Hq2"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serving(tmp_path_factory, "api-requests", HUBOPS_RATE_LIMIT="1000,1000")
+def server_env() -> dict[str, str]:
+    return {"HUBOPS_RATE_LIMIT": "1000,1000"}
 
 
 @pytest.fixture(scope="module")

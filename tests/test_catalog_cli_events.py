@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,24 +13,14 @@ import pytest
 
 from catalog_files import big_csv, csv_file, upload, wait_done
 from conftest import Repo
-from partner_env import Tenant, admin_client, serving
+from partner_env import Tenant
 from runtime_server import CI_TOKEN, Server
 from webhook_receiver import Receiver, verify
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serving(
-        tmp_path_factory,
-        "catalog-cli",
-        HUBOPS_ALLOW_LOOPBACK_WEBHOOKS="1",
-        HUBOPS_WEBHOOK_RETRY_SCHEDULE="0.2,0.2",
-    )
-
-
-@pytest.fixture(scope="module")
-def admin(server: Server) -> Iterator[httpx.Client]:
-    yield from admin_client(server)
+def server_env() -> dict[str, str]:
+    return {"HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1", "HUBOPS_WEBHOOK_RETRY_SCHEDULE": "0.2,0.2"}
 
 
 def test_the_cli_uploads_waits_and_writes_the_error_file(

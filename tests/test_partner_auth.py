@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from hubops.tokens import new_token
-from partner_env import Tenant, admin_client, assert_error, db_rows, serving
+from partner_env import Tenant, assert_error, db_rows
 from runtime_server import Server
 
 ROUTES = [
@@ -22,21 +21,6 @@ ROUTES = [
     ("POST", "/v1/promotions", {"name": "n", "store": "s-001", "sku": "B1", "discountPercent": 5}),
     ("DELETE", "/v1/promotions/promo_x", None),
 ]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serving(tmp_path_factory, "partner-auth")
-
-
-@pytest.fixture(scope="module")
-def admin(server: Server) -> Iterator[httpx.Client]:
-    yield from admin_client(server)
-
-
-@pytest.fixture
-def tenant(server: Server, admin: httpx.Client) -> Tenant:
-    return Tenant.create(server, admin)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES)

@@ -8,21 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from partner_env import Tenant, admin_client, assert_error, serving
+from partner_env import Tenant, assert_error
 from runtime_server import Server
 
 BURGER = {"sku": "B1", "name": "Burger", "price": "9.50", "available": True}
 FRIES = {"sku": "F1", "name": "Fries", "price": "3.00", "available": False}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serving(tmp_path_factory, "partner-catalog")
-
-
-@pytest.fixture(scope="module")
-def admin(server: Server) -> Iterator[httpx.Client]:
-    yield from admin_client(server)
 
 
 @pytest.fixture

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from partner_env import Tenant, assert_error, serving
+from partner_env import Tenant, assert_error
 from runtime_server import Server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serving(tmp_path_factory, "partner-limits", HUBOPS_RATE_LIMIT="2,10")
+def server_env() -> dict[str, str]:
+    return {"HUBOPS_RATE_LIMIT": "2,10"}
 
 
 def test_a_burst_then_429_with_retry_after(server: Server) -> None:

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 
-from partner_env import Tenant, admin_client, assert_error, db_rows, serving
+from partner_env import Tenant, assert_error, db_rows
 from runtime_server import Server
 
 CHAIN = ["ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from serving(tmp_path_factory, "partner-orders")
-
-
-@pytest.fixture(scope="module")
-def admin(server: Server) -> Iterator[httpx.Client]:
-    yield from admin_client(server)
-
-
-@pytest.fixture
-def tenant(server: Server, admin: httpx.Client) -> Tenant:
-    return Tenant.create(server, admin)
 
 
 def _iso(moment: datetime) -> str:

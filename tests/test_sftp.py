@@ -1,4 +1,4 @@
-"""SFTP for catalog files: a served runtime with --sftp-port, asyncssh's own client on loopback."""
+"""SFTP for catalog files: a server runtime with --sftp-port, asyncssh's own client on loopback."""
 
 from __future__ import annotations
 
@@ -29,23 +29,15 @@ def identity(key: asyncssh.SSHKey) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("sftp")
-    server = Server(
-        workdir,
-        f"sqlite:///{workdir / 'state.db'}",
-        extra_env={"HUBOPS_SFTP_PORT": str(free_port())},
-    ).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def server_env() -> dict[str, str]:
+    return {"HUBOPS_SFTP_PORT": str(free_port())}
 
 
 @pytest.fixture
-def tenant(served: Server) -> Iterator[Tenant]:
-    with served.client() as admin:
-        tenant = Tenant.create(served, admin)
+def tenant(server: Server) -> Iterator[Tenant]:
+    # A client of its own: a test below restarts the server on another port.
+    with server.client() as admin:
+        tenant = Tenant.create(server, admin)
         tenant.apply(
             [
                 create("sftp-user/feed", {"publicKeys": [identity(FEED_KEY)], "stores": ["s-001"]}),
@@ -92,38 +84,38 @@ async def get_bytes(sftp: asyncssh.SFTPClient, path: str) -> bytes:
         return data
 
 
-def test_key_auth_only_and_no_exec(served: Server, tenant: Tenant) -> None:
+def test_key_auth_only_and_no_exec(server: Server, tenant: Tenant) -> None:
     async def scenario() -> None:
-        async with connect(served, f"{tenant.name}.feed", FEED_KEY) as conn:
+        async with connect(server, f"{tenant.name}.feed", FEED_KEY) as conn:
             for command in ("ls /", "scp -t /catalog/s-001/x.csv"):
                 with pytest.raises(asyncssh.ChannelOpenError):
                     await conn.run(command)
             with pytest.raises(asyncssh.ChannelOpenError):  # no shell either
                 await conn.create_process(term_type="xterm")
             with pytest.raises(asyncssh.ChannelOpenError):  # no port forwarding
-                await conn.create_connection(asyncssh.SSHTCPSession, "127.0.0.1", served.port)
+                await conn.create_connection(asyncssh.SSHTCPSession, "127.0.0.1", server.port)
         with pytest.raises(asyncssh.PermissionDenied):
             async with connect(
-                served, f"{tenant.name}.feed", None, password="secret", preferred_auth="password"
+                server, f"{tenant.name}.feed", None, password="secret", preferred_auth="password"
             ):
                 pass
         with pytest.raises(asyncssh.PermissionDenied):
-            async with connect(served, f"{tenant.name}.feed", OTHER_KEY):
+            async with connect(server, f"{tenant.name}.feed", OTHER_KEY):
                 pass
         with pytest.raises(asyncssh.PermissionDenied):
-            async with connect(served, f"{tenant.name}.ops", FEED_KEY):
+            async with connect(server, f"{tenant.name}.ops", FEED_KEY):
                 pass
         with pytest.raises(asyncssh.PermissionDenied):
-            async with connect(served, "feed", FEED_KEY):
+            async with connect(server, "feed", FEED_KEY):
                 pass
 
     run(scenario)
 
 
-def test_the_user_sees_only_its_stores(served: Server, tenant: Tenant) -> None:
+def test_the_user_sees_only_its_stores(server: Server, tenant: Tenant) -> None:
     async def scenario() -> None:
         async with (
-            connect(served, f"{tenant.name}.feed", FEED_KEY) as conn,
+            connect(server, f"{tenant.name}.feed", FEED_KEY) as conn,
             conn.start_sftp_client() as sftp,
         ):
             assert sorted(await sftp.listdir("/")) == [".", "..", "catalog"]
@@ -153,7 +145,7 @@ def test_the_user_sees_only_its_stores(served: Server, tenant: Tenant) -> None:
                 await sftp.mkdir("/catalog/s-001/more")
             assert await sftp.realpath("/catalog/../..") == "/"
         async with (
-            connect(served, f"{tenant.name}.ops", OPS_KEY) as conn,
+            connect(server, f"{tenant.name}.ops", OPS_KEY) as conn,
             conn.start_sftp_client() as sftp,
         ):
             assert sorted(await sftp.listdir("/catalog")) == [".", "..", "s-001", "s-002"]
@@ -161,13 +153,13 @@ def test_the_user_sees_only_its_stores(served: Server, tenant: Tenant) -> None:
     run(scenario)
 
 
-def test_closed_files_become_uploads_then_move_to_processed(served: Server, tenant: Tenant) -> None:
+def test_closed_files_become_uploads_then_move_to_processed(server: Server, tenant: Tenant) -> None:
     good = csv_file("B1,Burger,9.50,yes", "F1,Fries,3.00,no")
     mixed = csv_file("C1,Cola,2.00,yes", "C2,,2.00,yes")
 
     async def scenario() -> tuple[bytes, bytes, list[str]]:
         async with (
-            connect(served, f"{tenant.name}.feed", FEED_KEY) as conn,
+            connect(server, f"{tenant.name}.feed", FEED_KEY) as conn,
             conn.start_sftp_client() as sftp,
         ):
             await put_bytes(sftp, "/catalog/s-001/menu.csv", good)
@@ -198,10 +190,10 @@ def test_closed_files_become_uploads_then_move_to_processed(served: Server, tena
         assert skus == ["B1", "F1", "C1"]
 
 
-def test_files_over_20_mib_are_refused(served: Server, tenant: Tenant) -> None:
+def test_files_over_20_mib_are_refused(server: Server, tenant: Tenant) -> None:
     async def scenario() -> list[str]:
         async with (
-            connect(served, f"{tenant.name}.feed", FEED_KEY) as conn,
+            connect(server, f"{tenant.name}.feed", FEED_KEY) as conn,
             conn.start_sftp_client() as sftp,
         ):
             with pytest.raises(asyncssh.SFTPFailure):
@@ -216,16 +208,16 @@ def test_files_over_20_mib_are_refused(served: Server, tenant: Tenant) -> None:
 
     names = run(scenario)
     assert "huge.csv" not in names
-    uploads = db_rows(served, "SELECT count(*) FROM catalog_uploads WHERE file_name = 'huge.csv'")
+    uploads = db_rows(server, "SELECT count(*) FROM catalog_uploads WHERE file_name = 'huge.csv'")
     assert uploads == [(0,)]
 
 
-def test_a_removed_key_ends_sessions_and_is_refused(served: Server, tenant: Tenant) -> None:
+def test_a_removed_key_ends_sessions_and_is_refused(server: Server, tenant: Tenant) -> None:
     async def scenario() -> None:
-        async with connect(served, f"{tenant.name}.feed", FEED_KEY) as conn:
+        async with connect(server, f"{tenant.name}.feed", FEED_KEY) as conn:
             sftp = await conn.start_sftp_client()
             assert await sftp.listdir("/catalog")
-            with served.client() as admin:
+            with server.client() as admin:
                 tenant.admin = admin
                 tenant.apply(
                     [
@@ -242,10 +234,10 @@ def test_a_removed_key_ends_sessions_and_is_refused(served: Server, tenant: Tena
                     await sftp.listdir("/catalog")
                     await asyncio.sleep(0.1)
         with pytest.raises(asyncssh.PermissionDenied):
-            async with connect(served, f"{tenant.name}.feed", FEED_KEY):
+            async with connect(server, f"{tenant.name}.feed", FEED_KEY):
                 pass
         async with (
-            connect(served, f"{tenant.name}.feed", OTHER_KEY) as conn,
+            connect(server, f"{tenant.name}.feed", OTHER_KEY) as conn,
             conn.start_sftp_client() as sftp,
         ):
             assert "s-001" in await sftp.listdir("/catalog")
@@ -253,24 +245,24 @@ def test_a_removed_key_ends_sessions_and_is_refused(served: Server, tenant: Tena
     run(scenario)
 
 
-def test_the_host_key_is_kept_across_restarts(served: Server, tenant: Tenant) -> None:
+def test_the_host_key_is_kept_across_restarts(server: Server, tenant: Tenant) -> None:
     async def host_key() -> str:
-        async with connect(served, f"{tenant.name}.ops", OPS_KEY) as conn:
+        async with connect(server, f"{tenant.name}.ops", OPS_KEY) as conn:
             key = conn.get_server_host_key()
             assert key is not None
             text: str = key.export_public_key("openssh").decode().strip()
             return text
 
     first = run(host_key)
-    kept = served.workdir / "sftp_host_key"
+    kept = server.workdir / "sftp_host_key"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    served.stop()
-    served.start()
+    server.stop()
+    server.start()
     assert run(host_key) == first
-    pinned = asyncssh.import_known_hosts(f"[127.0.0.1]:{sftp_port(served)} {first}\n")
+    pinned = asyncssh.import_known_hosts(f"[127.0.0.1]:{sftp_port(server)} {first}\n")
 
     async def strict() -> None:
-        async with connect(served, f"{tenant.name}.ops", OPS_KEY, known_hosts=pinned):
+        async with connect(server, f"{tenant.name}.ops", OPS_KEY, known_hosts=pinned):
             pass
 
     run(strict)
