@@ -9,7 +9,7 @@ import pytest
 from hubops.errors import DestroyRefused, SavedPlanOutdated
 from hubops.live import LiveTenant
 from hubops.plan.drift import drift
-from hubops.plan.guards import check_destroy, check_runtime, check_saved
+from hubops.plan.guards import DestroyLimit, check_destroy, check_runtime, check_saved
 from hubops.plan.model import Plan, ResourceChange, TenantPlan
 
 HELD = {
@@ -57,11 +57,13 @@ LIVE = {"acme": LiveTenant("acme", 3, dict(HELD))}
 def test_destroy_guard(deletes: tuple[str, ...], max_destroy: int, refusal: str | None) -> None:
     plan = _plan(_deleting(*deletes))
     if refusal is None:
-        check_destroy(plan, LIVE, max_destroy, allow=False)
+        check_destroy(plan, LIVE, DestroyLimit(max_destroy))
     else:
         with pytest.raises(DestroyRefused, match=refusal.replace("(", r"\(").replace(")", r"\)")):
-            check_destroy(plan, LIVE, max_destroy, allow=False)
-        check_destroy(plan, LIVE, max_destroy, allow=True)  # --allow-destroy says it is meant
+            check_destroy(plan, LIVE, DestroyLimit(max_destroy))
+        check_destroy(
+            plan, LIVE, DestroyLimit(max_destroy, allowed=True)
+        )  # --allow-destroy says it is meant
 
 
 def test_deleting_every_resource_of_a_storeless_tenant_is_refused() -> None:
@@ -70,7 +72,7 @@ def test_deleting_every_resource_of_a_storeless_tenant_is_refused() -> None:
     }
     plan = _plan(_deleting("admin/a@b.example", "token/t"))
     with pytest.raises(DestroyRefused, match="every resource of tenant acme"):
-        check_destroy(plan, live, 10, allow=False)
+        check_destroy(plan, live, DestroyLimit())
 
 
 def test_saved_plan_must_match_a_fresh_one() -> None:

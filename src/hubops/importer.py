@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,38 +118,61 @@ def integration_documents(state: State) -> tuple[list[CommentedMap], list[str]]:
     return docs, warnings
 
 
+def _limited(spec: CommentedMap, body: dict[str, Any]) -> CommentedMap:
+    """`spec` with the body's `stores`, for a resource limited to some stores (None: every one)."""
+    if body.get("stores") is not None:
+        spec["stores"] = _flow(body["stores"])
+    return spec
+
+
+def _token(body: dict[str, Any]) -> CommentedMap:
+    spec = _limited(CommentedMap(scopes=_flow(body["scopes"])), body)
+    if body.get("expiresAt"):
+        spec["expiresAt"] = body["expiresAt"]
+    return spec
+
+
+def _webhook(body: dict[str, Any]) -> CommentedMap:
+    spec = _limited(CommentedMap(url=body["url"], events=_flow(body["events"])), body)
+    spec["enabled"] = body["enabled"]
+    return spec
+
+
+def _sftp_user(body: dict[str, Any]) -> CommentedMap:
+    return _limited(CommentedMap(publicKeys=CommentedSeq(body["publicKeys"])), body)
+
+
+def _connections(body: dict[str, Any]) -> CommentedMap:
+    """The decisions only: requests awaiting review are informational, not state."""
+    return CommentedMap(approved=_flow(body["approved"]), rejected=_flow(body["rejected"]))
+
+
+# address kind -> (manifest kind, its spec from a live body), for kinds of one document each
+_SPECS: dict[str, tuple[str, Callable[[dict[str, Any]], CommentedMap]]] = {
+    "token": ("ApiToken", _token),
+    "webhook": ("Webhook", _webhook),
+    "sftp-user": ("SftpUser", _sftp_user),
+    "connections": ("RetailerConnections", _connections),
+}
+
+
+def documents(state: State, *kinds: str) -> list[CommentedMap]:
+    """One document per resource of `kinds` (address kinds of `_SPECS`), in that order."""
+    found = _by_kind(state)
+    return [
+        _doc(_SPECS[kind][0], name, _SPECS[kind][1](body))
+        for kind in kinds
+        for name, _, body in found.get(kind, [])
+    ]
+
+
 def api_documents(state: State) -> list[CommentedMap]:
-    kinds = _by_kind(state)
-    docs = []
-    for name, _, body in kinds.get("token", []):
-        spec = CommentedMap(scopes=_flow(body["scopes"]))
-        if body.get("stores") is not None:
-            spec["stores"] = _flow(body["stores"])
-        if body.get("expiresAt"):
-            spec["expiresAt"] = body["expiresAt"]
-        docs.append(_doc("ApiToken", name, spec))
-    for name, _, body in kinds.get("webhook", []):
-        spec = CommentedMap(url=body["url"], events=_flow(body["events"]))
-        if body.get("stores") is not None:
-            spec["stores"] = _flow(body["stores"])
-        spec["enabled"] = body["enabled"]
-        docs.append(_doc("Webhook", name, spec))
-    return docs
+    return documents(state, "token", "webhook")
 
 
 def backoffice_documents(state: State) -> list[CommentedMap]:
-    """SftpUsers and the RetailerConnections decisions (informational `pending` left out)."""
-    kinds = _by_kind(state)
-    docs = []
-    for name, _, body in kinds.get("sftp-user", []):
-        spec = CommentedMap(publicKeys=CommentedSeq(body["publicKeys"]))
-        if body.get("stores") is not None:
-            spec["stores"] = _flow(body["stores"])
-        docs.append(_doc("SftpUser", name, spec))
-    for name, _, body in kinds.get("connections", []):
-        spec = CommentedMap(approved=_flow(body["approved"]), rejected=_flow(body["rejected"]))
-        docs.append(_doc("RetailerConnections", name, spec))
-    return docs
+    """SftpUsers and the RetailerConnections decisions."""
+    return documents(state, "sftp-user", "connections")
 
 
 def secrets_example(state: State, tenant: str) -> str:

@@ -15,7 +15,7 @@ import asyncio
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -28,7 +28,7 @@ from hubops.manifest.load import EncryptedFile, tenant_folders
 from hubops.manifest.models import Partner
 from hubops.manifest.project import Project, check_root, load_project, select_folders
 from hubops.plan.drift import Drift, drift
-from hubops.plan.guards import check_destroy, check_runtime, check_saved
+from hubops.plan.guards import DestroyLimit, check_destroy, check_runtime, check_saved
 from hubops.plan.model import Plan, TenantPlan
 from hubops.plan.normalize import secrets_digest, tree_entry_addresses
 from hubops.plan.planner import (
@@ -125,13 +125,13 @@ async def make_plan(
 async def plan(
     runtime: str,
     root: Path,
-    catalog: Path | None,
-    only: Iterable[str] | None,
+    catalog: Path | None = None,
+    names: list[str] | None = None,
     progress: Progress = no_progress,
 ) -> Planned:
     """`make_plan` against the runtime `runtime` names (a URL, or a SQLite file)."""
     async with RuntimeClient.open(runtime) as client:
-        return await make_plan(client, root, catalog, only, progress)
+        return await make_plan(client, root, catalog, names, progress)
 
 
 @dataclass
@@ -188,8 +188,7 @@ class ApplyRequest:
     catalog: Path | None = None
     names: list[str] | None = None
     saved: Plan | None = None
-    max_destroy: int = 10
-    allow_destroy: bool = False
+    destroy: DestroyLimit = field(default_factory=DestroyLimit)
     commit: str | None = None
 
 
@@ -234,7 +233,7 @@ async def _apply(
     if not work:
         return Applied(planned, work, [])
     if plan.counts.total:
-        check_destroy(plan, planned.live, request.max_destroy, request.allow_destroy)
+        check_destroy(plan, planned.live, request.destroy)
         if saved is None:
             presenter.confirm(plan)
     with presenter.progress("applying", len(work)) as advance:

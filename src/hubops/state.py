@@ -15,22 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from hubops.fields import (
-    NAME_RULE,
-    FieldKey,
-    HttpsUrl,
-    Name,
-    Quantity,
-    RetailerId,
-    ShopId,
-    Text,
-    Timezone,
-    UtcTimestamp,
-    WebhookUrl,
-    has_control,
-    is_email,
-    is_name,
-)
+from hubops import fields
 from hubops.manifest.models import EventType, PricingPlan, Role, Scope
 
 Body = dict[str, Any]
@@ -67,23 +52,23 @@ class _Body(BaseModel):
 
 class TenantSettingsBody(_Body):
     instantOrdering: StrictBool
-    termsOfServiceUrl: HttpsUrl | None
+    termsOfServiceUrl: fields.HttpsUrl | None
 
 
 class TenantBody(_Body):
-    displayName: Text
+    displayName: fields.Text
     plan: PricingPlan
     settings: TenantSettingsBody
 
 
 class StoreBody(_Body):
-    name: Text
-    timezone: Timezone
+    name: fields.Text
+    timezone: fields.Timezone
 
 
 class LicenseBody(_Body):
-    quantity: Quantity | None
-    stores: list[Name]
+    quantity: fields.Quantity | None
+    stores: list[fields.Name]
 
 
 class AdminBody(_Body):
@@ -91,30 +76,30 @@ class AdminBody(_Body):
 
 
 class IntegrationBody(_Body):
-    partner: Name
+    partner: fields.Name
     enabled: StrictBool
-    config: dict[FieldKey, StrictStr]
-    shopId: ShopId | None
-    credentials: Name | None
+    config: dict[fields.FieldKey, StrictStr]
+    shopId: fields.ShopId | None
+    credentials: fields.Name | None
 
 
 class CredentialsBody(_Body):
     """`fields` maps each credential field name to its sensitive marker."""
 
-    fields: dict[FieldKey, Sensitive]
+    fields: dict[fields.FieldKey, Sensitive]
 
 
 class TokenBody(_Body):
     scopes: list[Scope]
-    stores: list[Name] | None
-    expiresAt: UtcTimestamp | None
+    stores: list[fields.Name] | None
+    expiresAt: fields.UtcTimestamp | None
     value: Sensitive
 
 
 class WebhookBody(_Body):
-    url: WebhookUrl
+    url: fields.WebhookUrl
     events: list[EventType]
-    stores: list[Name] | None
+    stores: list[fields.Name] | None
     enabled: StrictBool
     secret: Sensitive
 
@@ -123,14 +108,14 @@ class SftpUserBody(_Body):
     """`publicKeys` as `type base64` (comments dropped: renaming one is no change)."""
 
     publicKeys: list[Annotated[StrictStr, Field(min_length=1, max_length=16_384)]]
-    stores: list[Name] | None
+    stores: list[fields.Name] | None
 
 
 class ConnectionsBody(_Body):
     """The decisions made in git; requests awaiting review are beside the state, not in it."""
 
-    approved: list[RetailerId]
-    rejected: list[RetailerId]
+    approved: list[fields.RetailerId]
+    rejected: list[fields.RetailerId]
 
 
 BODY_MODELS: dict[str, type[_Body]] = {
@@ -172,7 +157,7 @@ def address_problem(addr: str) -> str | None:
     The runtime refuses such addresses, so live state only ever holds what
     `plan` can diff and `import` can write back as manifests.
     """
-    if len(addr) > MAX_ADDRESS or has_control(addr):
+    if len(addr) > MAX_ADDRESS or fields.has_control(addr):
         return f"an address has at most {MAX_ADDRESS} characters and no control characters"
     try:
         kind, name, store = parse_address(addr)
@@ -184,11 +169,11 @@ def address_problem(addr: str) -> str | None:
     if kind == "license":
         return None if name == "integrationHub" else "the only license is license/integrationHub"
     if kind == "admin":
-        if not is_email(name) or name != name.lower():
+        if not fields.is_email(name) or name != name.lower():
             return "an admin address is admin/EMAIL, with a lower-case e-mail address"
         return None
-    if not is_name(name) or (store is not None and not is_name(store)):
-        return f"names and store ids in addresses must be valid names ({NAME_RULE})"
+    if not fields.is_name(name) or (store is not None and not fields.is_name(store)):
+        return f"names and store ids in addresses must be valid names ({fields.NAME_RULE})"
     return None
 
 

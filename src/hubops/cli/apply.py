@@ -28,6 +28,7 @@ from hubops.cli.options import (
 from hubops.cli.progress import Advance, stage_progress
 from hubops.errors import UsageError
 from hubops.plan import planfile
+from hubops.plan.guards import DestroyLimit
 from hubops.plan.model import Counts, Plan
 from hubops.reconcile import Applied, ApplyRequest, Planned, Stage, apply, commit_from_env
 from hubops.render.diagnostics import echo_diagnostics
@@ -147,8 +148,7 @@ def apply_command(
         catalog=catalog,
         names=names,
         saved=saved,
-        max_destroy=max_destroy,
-        allow_destroy=allow_destroy,
+        destroy=DestroyLimit(max_destroy, allow_destroy),
         commit=commit_from_env(),
     )
     terminal = Terminal(color=use_color(no_color), auto_approve=auto_approve)

@@ -88,7 +88,7 @@ def catalog_group() -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
-    default=900.0,
+    default=15 * 60.0,
     show_default=True,
     help="Seconds to wait for the outcome.",
 )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 root_argument = click.argument(
     "root",
@@ -45,6 +49,19 @@ runtime_option = click.option(
     callback=_runtime,
     help="Runtime URL (http/https), or a SQLite file to run the runtime in-process.",
 )
+
+
+def format_option(*formats: str, help: str | None = None) -> Callable[[F], F]:
+    """`--format` (the parameter `fmt`): one of `formats`, the first one by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default=formats[0],
+        show_default=True,
+        help=help,
+    )
+
 
 color_option = click.option(
     "--no-color",

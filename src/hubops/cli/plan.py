@@ -12,6 +12,7 @@ from hubops.cli.options import (
     catalog_option,
     changed_since_option,
     color_option,
+    format_option,
     root_argument,
     runtime_option,
     selected_tenants,
@@ -45,13 +46,7 @@ def write_atomically(path: Path, text: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the plan (JSON) for `apply PLANFILE`.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", "markdown")
 @click.option(
     "--detailed-exitcode",
     is_flag=True,

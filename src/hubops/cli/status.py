@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from hubops.cli.options import catalog_option, runtime_option
+from hubops.cli.options import catalog_option, format_option, runtime_option
 from hubops.client import describe
 from hubops.reconcile import TenantStatus, status
 from hubops.render.escape import printable
@@ -65,9 +65,7 @@ def _table(rows: list[TenantStatus], with_drift: bool) -> str:
     help="Also compare with the manifests under ROOT: in-sync, drifted, not applied, unmanaged.",
 )
 @catalog_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json")
 def status_command(runtime: str, drift_root: Path | None, catalog: Path | None, fmt: str) -> None:
     """Show each tenant in the runtime: revision and last apply (when, by whom, which commit)."""
     rows = asyncio.run(status(runtime, drift_root, catalog))

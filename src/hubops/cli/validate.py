@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hubops.cli.options import catalog_option, root_argument, tenant_option
+from hubops.cli.options import catalog_option, format_option, root_argument, tenant_option
 from hubops.errors import ConfigError
 from hubops.manifest.project import load_project
 from hubops.render.diagnostics import echo_diagnostics
@@ -16,14 +16,7 @@ from hubops.render.diagnostics import echo_diagnostics
 @root_argument
 @catalog_option
 @tenant_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "github"]),
-    default="text",
-    show_default=True,
-    help="github also prints ::error annotations for GitHub Actions.",
-)
+@format_option("text", "github", help="github also prints ::error annotations for GitHub Actions.")
 @click.option(
     "--no-decrypt",
     is_flag=True,

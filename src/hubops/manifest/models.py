@@ -18,7 +18,7 @@ one that enforces them, with messages that point at the repeated entry.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -75,6 +75,9 @@ EventType = Literal[
     "connection.approved",
     "connection.rejected",
 ]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+# The events about an order (the others are about a catalog upload or a retailer connection).
+ORDER_EVENTS = tuple(event for event in EVENT_TYPES if event.startswith("order."))
 
 
 class Model(BaseModel):

@@ -9,9 +9,11 @@ requires a shop mapping. Credentials are checked against the secrets files
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container, Iterable
+
 from hubops.diagnostics import Diagnostic, did_you_mean
 from hubops.manifest.desired import Catalog
-from hubops.manifest.load import Sourced
+from hubops.manifest.load import Source, Sourced
 from hubops.manifest.models import Integration, Partner, PartnerCatalog
 
 
@@ -27,6 +29,18 @@ def check_catalog(catalog: Sourced[PartnerCatalog]) -> tuple[Catalog, list[Diagn
         diags += source.repeats(partner.credential_fields, "credentialFields")
         diags += source.repeats(partner.config_fields, "configFields")
     return partners, diags
+
+
+def _missing(
+    src: Source,
+    wanted: Iterable[str],
+    present: Container[str],
+    field: str,
+    message: Callable[[str], str],
+) -> list[Diagnostic]:
+    """An error for each `wanted` key not `present` in spec.FIELD, at the field (or at spec)."""
+    at = ("spec", field) if present else ("spec",)
+    return [src.diag(message(key), *at, at_key=True) for key in wanted if key not in present]
 
 
 def integration_problems(doc: Sourced[Integration], partner: Partner) -> list[Diagnostic]:
@@ -45,17 +59,15 @@ def integration_problems(doc: Sourced[Integration], partner: Partner) -> list[Di
         for key in spec.config
         if key not in partner.config_fields
     ]
-    config_at = ("spec", "config") if spec.config else ("spec",)
-    diags += [
-        src.diag(
-            f'missing config field "{key}", required by partner {partner.id}; '
-            "add it to spec.config",
-            *config_at,
-            at_key=True,
-        )
-        for key in partner.config_fields
-        if key not in spec.config
-    ]
+    diags += _missing(
+        src,
+        partner.config_fields,
+        spec.config,
+        "config",
+        lambda key: (
+            f'missing config field "{key}", required by partner {partner.id}; add it to spec.config'
+        ),
+    )
     diags += [
         src.diag(
             f'shopMapping names store "{store}", which this integration does not cover; '
@@ -69,15 +81,14 @@ def integration_problems(doc: Sourced[Integration], partner: Partner) -> list[Di
         if store not in spec.stores
     ]
     if partner.requires_shop_mapping:
-        mapping_at = ("spec", "shopMapping") if spec.shop_mapping else ("spec",)
-        diags += [
-            src.diag(
-                f'partner {partner.id} requires a shop mapping for every store; add "{store}: '
-                "<partner's shop id>\" under spec.shopMapping",
-                *mapping_at,
-                at_key=True,
-            )
-            for store in spec.stores
-            if store not in spec.shop_mapping
-        ]
+        diags += _missing(
+            src,
+            spec.stores,
+            spec.shop_mapping,
+            "shopMapping",
+            lambda store: (
+                f"partner {partner.id} requires a shop mapping for every store; "
+                f'add "{store}: <partner\'s shop id>" under spec.shopMapping'
+            ),
+        )
     return diags

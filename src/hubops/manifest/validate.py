@@ -335,9 +335,9 @@ def check_tenant(
         integrations=integrations,
         tokens=tokens,
         webhooks=webhooks,
-        secret_keys=keys,
-        secrets=values,
         sftp_users=sftp_users,
         connections=connections[0] if connections else None,
+        secret_keys=keys,
+        secrets=values,
     )
     return config, rules.diags

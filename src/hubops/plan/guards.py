@@ -5,10 +5,10 @@ raise, so the same rules hold for every caller and are tested without a
 runtime. Each refusal is a `UsageError` (exit 1) whose message says how to
 go ahead on purpose.
 
-* `check_destroy`: deleting more than `max_destroy` resources in one apply,
-  or every store (or every resource) a tenant holds, needs `allow`
-  (`--allow-destroy`): a wrong tenants root or a deleted folder of
-  manifests must not empty the runtime.
+* `check_destroy`: deleting more than `DestroyLimit.most` resources in one
+  apply (`--max-destroy`), or every store (or every resource) a tenant
+  holds, needs `DestroyLimit.allowed` (`--allow-destroy`): a wrong tenants
+  root or a deleted folder of manifests must not empty the runtime.
 * `check_saved`: a saved plan applies only if planning again now gives
   exactly its changes, secrets and base revisions, against the runtime it
   was made for; otherwise it no longer says what would be applied.
@@ -17,23 +17,30 @@ go ahead on purpose.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from hubops.errors import DestroyRefused, SavedPlanOutdated
 from hubops.live import LiveTenant
 from hubops.plan.model import Plan
 
 
-def check_destroy(
-    plan: Plan, live: Mapping[str, LiveTenant], max_destroy: int, allow: bool
-) -> None:
-    """Refuse large or tenant-wide deletions unless `allow` says they are intended."""
-    if allow:
+@dataclass(frozen=True)
+class DestroyLimit:
+    """How much one apply may delete unless deleting more is `allowed`."""
+
+    most: int = 10
+    allowed: bool = False
+
+
+def check_destroy(plan: Plan, live: Mapping[str, LiveTenant], limit: DestroyLimit) -> None:
+    """Refuse large or tenant-wide deletions unless the limit says they are intended."""
+    if limit.allowed:
         return
     destroy = plan.counts.destroy
-    if destroy > max_destroy:
+    if destroy > limit.most:
         raise DestroyRefused(
             f"this apply would destroy {destroy} resources, more than --max-destroy "
-            f"({max_destroy}); review the plan and pass --allow-destroy if that is intended"
+            f"({limit.most}); review the plan and pass --allow-destroy if that is intended"
         )
     for tenant in plan.tenants:
         held = live[tenant.name].state

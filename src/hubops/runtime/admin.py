@@ -8,9 +8,7 @@ concurrent requests correct.
 from __future__ import annotations
 
 import base64
-from typing import Annotated
 
-from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from hubops.fields import NAME_RULE, is_name
@@ -27,7 +25,7 @@ from hubops.runtime.api_models import (
 from hubops.runtime.auth import AdminName, admin_router
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import InvalidChange
-from hubops.runtime.openapi import errors
+from hubops.runtime.openapi import errors, listing
 
 router = admin_router("admin")
 
@@ -85,18 +83,12 @@ def post_changes(
     return ChangeSetOut(revision=revision, changeSet=change_set_id)
 
 
-@router.get(
-    "/tenants/{name}/changes",
-    response_model=AuditPage,
-    responses=errors(400, 404),
-    operation_id="listChanges",
-)
+@router.get("/tenants/{name}/changes", **listing(AuditPage, "listChanges", 404))
 def list_changes(
     name: str,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    paging: cursors.AdminPaging,
 ) -> AuditPage:
     """The tenant's applied change sets, newest first."""
-    keyset = cursors.number_keyset("rev", cursor)
-    return store.list_changes(runtime.engine, name, limit, keyset)
+    keyset = cursors.number_keyset("rev", paging.cursor)
+    return store.list_changes(runtime.engine, name, paging.limit, keyset)

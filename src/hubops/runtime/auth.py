@@ -27,19 +27,42 @@ from hubops.runtime.openapi import errors
 
 @dataclass(frozen=True)
 class Realm:
-    """One API's challenge realm, and how its messages name the token it needs."""
+    """One API's challenge realm, how its messages name the token it needs, and how the
+    OpenAPI document does (a route declares it with `Security(realm.scheme)`)."""
 
     name: str
     token: str  # "an admin token"
     example: str  # "<HUBOPS_ADMIN_TOKEN>"
+    scheme: HTTPBearer
 
     def refused(self, message: str) -> Unauthorized:
         """A bearer token was sent, and it is not one this API accepts."""
         return Unauthorized(message, realm=self.name, token_sent=True)
 
 
-ADMIN = Realm(ADMIN_REALM, "an admin token", "<HUBOPS_ADMIN_TOKEN>")
-PARTNER = Realm(PARTNER_REALM, "an API token", "hub_...")
+ADMIN = Realm(
+    ADMIN_REALM,
+    "an admin token",
+    "<HUBOPS_ADMIN_TOKEN>",
+    HTTPBearer(
+        auto_error=False,
+        scheme_name="adminToken",
+        description="A token from the runtime's HUBOPS_ADMIN_TOKEN.",
+    ),
+)
+PARTNER = Realm(
+    PARTNER_REALM,
+    "an API token",
+    "hub_...",
+    HTTPBearer(
+        auto_error=False,
+        scheme_name="partnerToken",
+        description="A tenant's ApiToken value (`hub_...`), as applied from its secrets file.",
+    ),
+)
+# What a route declares to say it takes the realm's bearer token (read by `bearer_token`).
+AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN.scheme)]
+PartnerBearer = Annotated[HTTPAuthorizationCredentials | None, Security(PARTNER.scheme)]
 
 
 def bearer_token(request: Request, realm: Realm) -> str:
@@ -62,13 +85,6 @@ def bearer_token(request: Request, realm: Realm) -> str:
     return token
 
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="adminToken",
-    description="A token from the runtime's HUBOPS_ADMIN_TOKEN.",
-)
-
-
 def match_token(tokens: dict[str, str], sent: str) -> str | None:
     found = None
     sent_bytes = sent.encode()
@@ -78,11 +94,7 @@ def match_token(tokens: dict[str, str], sent: str) -> str | None:
     return found
 
 
-def require_admin(
-    request: Request,
-    runtime: RuntimeDep,
-    _docs: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> str:
+def require_admin(request: Request, runtime: RuntimeDep, _docs: AdminBearer) -> str:
     """The admin token's name, for the audit record; 401 otherwise."""
     name = match_token(runtime.settings.admin_tokens, bearer_token(request, ADMIN))
     if name is None:

@@ -15,7 +15,7 @@ from hubops.runtime.connections import (
     RetailerConnection,
 )
 from hubops.runtime.context import RuntimeDep
-from hubops.runtime.openapi import errors
+from hubops.runtime.openapi import errors, listing
 
 router = admin_router("connections")
 
@@ -40,19 +40,13 @@ def post_connection(
     return found
 
 
-@router.get(
-    "/tenants/{tenant}/connections",
-    response_model=ConnectionPage,
-    responses=errors(400, 404, 422),
-    operation_id="listConnections",
-)
+@router.get("/tenants/{tenant}/connections", **listing(ConnectionPage, "listConnections", 404, 422))
 def list_connections(
     tenant: str,
     runtime: RuntimeDep,
+    paging: cursors.AdminPaging,
     status_filter: Annotated[ConnectionStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
 ) -> ConnectionPage:
     """The tenant's retailer connections, newest first."""
-    keyset = cursors.number_keyset("con", cursor)
-    return connections.list_connections(runtime.engine, tenant, status_filter, limit, keyset)
+    keyset = cursors.number_keyset("con", paging.cursor)
+    return connections.list_connections(runtime.engine, tenant, status_filter, paging.limit, keyset)

@@ -27,6 +27,7 @@ from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import RetailerNotConnected, TermsNotAccepted
 from hubops.runtime.lookups import tenant_id_or_404
+from hubops.runtime.rows import from_row
 from hubops.runtime.tables import resources, retailer_connections
 from hubops.runtime.webhooks.outbox import enqueue_event
 from hubops.state import CONNECTIONS_ADDRESS, Body
@@ -69,13 +70,8 @@ class ConnectionPage(BaseModel):
 
 
 def _shown(row: Row[Any]) -> RetailerConnection:
-    return RetailerConnection(
-        id=row.id,
-        retailer=Retailer(id=row.retailer_id, name=row.retailer_name, email=row.retailer_email),
-        status=row.status,
-        requestedAt=row.requested_at,
-        decidedAt=row.decided_at,
-    )
+    retailer = Retailer(id=row.retailer_id, name=row.retailer_name, email=row.retailer_email)
+    return from_row(RetailerConnection, row, retailer=retailer)
 
 
 def _emit(conn: Connection, tenant_id: int, event: str, row: Row[Any], at: datetime) -> None:

@@ -11,7 +11,8 @@ first, by one of two keys:
   tagged by list so a cursor of one list is refused by another (audit
   records, catalog uploads, retailer connections, delivery attempts).
 
-A route decodes the cursor first (`time_keyset`, `number_keyset`), so a
+A route takes `limit` and `cursor` as one of the `…Paging` parameters
+below, decodes the cursor first (`time_keyset`, `number_keyset`), so a
 foreign one is a 400 before anything is read; the data function then reads
 one page with `page`, which also makes the next cursor. Cursors are opaque
 to clients (base64 of a tagged position).
@@ -23,8 +24,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Query
 from sqlalchemy import ColumnElement, Connection, Select, and_, or_
 from sqlalchemy.engine import Row
 
@@ -136,3 +138,36 @@ class NumberKeyset:
 
 def number_keyset(tag: str, cursor: str | None) -> NumberKeyset:
     return NumberKeyset(tag, decode_number(tag, cursor))
+
+
+# --- the query parameters of a list -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a list request asks for: at most `limit` items, after `cursor` (as sent)."""
+
+    limit: int
+    cursor: str | None
+
+
+def _admin(limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Asked:
+    return Asked(limit, cursor)
+
+
+def _uploads(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None) -> Asked:
+    return Asked(limit, cursor)
+
+
+def _partner(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
+    ] = None,
+) -> Asked:
+    return Asked(limit, after)
+
+
+AdminPaging = Annotated[Asked, Depends(_admin)]  # admin lists: up to 500 a page
+UploadPaging = Annotated[Asked, Depends(_uploads)]  # catalog upload histories: up to 200
+PartnerPaging = Annotated[Asked, Depends(_partner)]  # Partner API lists: up to 100

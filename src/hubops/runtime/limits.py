@@ -26,6 +26,7 @@ from hubops.plan.parts import MAX_BODY_BYTES
 from hubops.runtime.apis import ADMIN_PREFIX, PARTNER_PREFIX
 from hubops.runtime.errors import ApiError, InvalidEncoding, PayloadTooLarge, error_body
 from hubops.runtime.media import is_json
+from hubops.runtime.middleware import HttpMiddleware
 
 DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 
@@ -36,19 +37,19 @@ TOO_LARGE_ADVICE = {
 }
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     def __init__(
         self,
         app: ASGIApp,
         max_bytes: int = MAX_BODY_BYTES,
         streamed: Callable[[Scope], bool] | None = None,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         self.streamed = streamed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.streamed is not None and self.streamed(scope)):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.streamed is not None and self.streamed(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

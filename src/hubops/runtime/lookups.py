@@ -13,12 +13,18 @@ from hubops.runtime.errors import NotFound, TenantNotFound
 from hubops.runtime.tables import resources, tenants
 
 
+def tenant_id(conn: Connection, name: str) -> int | None:
+    """The id of the tenant named `name`, None when the runtime holds none."""
+    found = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
+    return None if found is None else int(found)
+
+
 def tenant_id_or_404(conn: Connection, name: str) -> int:
     """The id of the tenant named `name`; TenantNotFound when the runtime holds none."""
-    found = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
+    found = tenant_id(conn, name)
     if found is None:
         raise TenantNotFound()
-    return int(found)
+    return found
 
 
 def tenant_store_or_404(conn: Connection, tenant: str, store: str) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.apis import PARTNER_PREFIX
@@ -71,28 +72,24 @@ TAGS = [
     },
 ]
 
+
+def _counter(description: str, minimum: int) -> dict[str, Any]:
+    """A header holding a whole number of at least `minimum`."""
+    return {"description": description, "schema": {"type": "integer", "minimum": minimum}}
+
+
 HEADERS: dict[str, dict[str, Any]] = {
     "WWW-Authenticate": {
         "description": "RFC 6750 challenge: `Bearer realm=...`, with `error=` when a token "
         "was sent and refused.",
         "schema": {"type": "string"},
     },
-    "Retry-After": {
-        "description": "Seconds to wait before the next request of this token.",
-        "schema": {"type": "integer", "minimum": 1},
-    },
-    "RateLimit-Limit": {
-        "description": "Requests this token may send in a burst (HUBOPS_RATE_LIMIT's burst).",
-        "schema": {"type": "integer", "minimum": 1},
-    },
-    "RateLimit-Remaining": {
-        "description": "Requests this token may send now.",
-        "schema": {"type": "integer", "minimum": 0},
-    },
-    "RateLimit-Reset": {
-        "description": "Seconds until this token's allowance is full again.",
-        "schema": {"type": "integer", "minimum": 0},
-    },
+    "Retry-After": _counter("Seconds to wait before the next request of this token.", 1),
+    "RateLimit-Limit": _counter(
+        "Requests this token may send in a burst (HUBOPS_RATE_LIMIT's burst).", 1
+    ),
+    "RateLimit-Remaining": _counter("Requests this token may send now.", 0),
+    "RateLimit-Reset": _counter("Seconds until this token's allowance is full again.", 0),
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored first answer to the same "
         "Idempotency-Key and body; nothing was changed again.",
@@ -146,6 +143,12 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             response["headers"] = header_refs(*headers)
         responses[status] = response
     return responses
+
+
+def listing(page: type[BaseModel], operation: str, *statuses: int) -> dict[str, Any]:
+    """A list route's `response_model`, `operation_id` and errors: 400 for a foreign cursor
+    (every list pages by `cursors`), besides the route's own `statuses`."""
+    return {"response_model": page, "responses": errors(400, *statuses), "operation_id": operation}
 
 
 def operation_id(route: APIRoute) -> str:

@@ -10,7 +10,9 @@ same meaning: not sent, so its default applies.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from hubops.runtime.middleware import HttpMiddleware
 
 
 def without_empty(query: bytes) -> bytes:
@@ -19,12 +21,9 @@ def without_empty(query: bytes) -> bytes:
     return b"&".join(kept)
 
 
-class EmptyQueryIsAbsent:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("query_string"):
+class EmptyQueryIsAbsent(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("query_string"):
             # In place: outer middleware reads what the router writes into this same scope.
             scope["query_string"] = without_empty(scope["query_string"])
         await self.app(scope, receive, send)

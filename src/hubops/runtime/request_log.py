@@ -23,9 +23,10 @@ import logging
 import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from hubops.runtime.errors import error_body, exception_summary
+from hubops.runtime.middleware import HttpMiddleware
 
 log = logging.getLogger("hubops.runtime.requests")
 
@@ -45,14 +46,8 @@ _INTERNAL = json.dumps(
 ).encode()
 
 
-class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestLog(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         method = scope["method"] if scope["method"] in METHODS else "OTHER"
         logged = False

@@ -3,8 +3,9 @@
 A tenant's state is its `resources` rows, with what is derived from them:
 `secret_values` (the sealed secrets), `api_tokens` (hashes, and the columns
 the Partner API authenticates by) and `webhook_secret_history`; its audit
-trail is `change_sets`. Every write to these goes through this module, in
-a transaction that claims the tenant's next revision: `apply_change_set`
+trail is `change_sets`. Every write to these goes through this module (the
+derived tables by `derived`, which it calls), in a transaction that claims
+the tenant's next revision: `apply_change_set`
 (and `apply_in`, for the parts `staging` assembles) for change sets, and
 `change_by_runtime` for what the runtime changes itself (a webhook that a
 410 switched off). Other modules read these tables for their own queries
@@ -28,12 +29,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hubops.runtime import connections, crypto
+from hubops.runtime import connections, crypto, derived
 from hubops.runtime.api_models import (
-    AuditChange,
     AuditPage,
     AuditRecord,
     ChangeSetIn,
@@ -41,29 +41,22 @@ from hubops.runtime.api_models import (
     SecretsRecord,
     TenantOut,
 )
-from hubops.runtime.changes import Outcome, evaluate, marker_at
+from hubops.runtime.changes import Outcome, evaluate
 from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import InvalidChange, StaleRevision, TenantNotFound
 from hubops.runtime.lookups import tenant_id_or_404
+from hubops.runtime.rows import from_row
 from hubops.runtime.tables import (
-    api_tokens,
     change_sets,
     resources,
-    secret_values,
     tenants,
-    webhook_secret_history,
 )
 from hubops.state import (
     CONNECTIONS_ADDRESS,
     Body,
     State,
-    parse_address,
-    secret_address,
-    secret_paths,
 )
-
-SEALED_KINDS = ("credentials", "webhook")
 
 
 def list_tenants(engine: Engine) -> list[tuple[str, int]]:
@@ -127,8 +120,8 @@ def apply_in(
         outcome = evaluate(tenant, current, change_set.changes, keys.fingerprint_key)
         now = datetime.now(UTC)
         _write_resources(conn, tenant_id, current, outcome)
-        _write_secrets(conn, keys, tenant, tenant_id, outcome)
-        _write_tokens(conn, tenant_id, current, outcome, now)
+        derived.write_secrets(conn, keys, tenant, tenant_id, outcome)
+        derived.write_tokens(conn, tenant_id, current, outcome, now)
         if CONNECTIONS_ADDRESS in outcome.touched:
             connections.apply_decisions(
                 conn,
@@ -221,101 +214,6 @@ def _write_resources(conn: Connection, tenant_id: int, current: State, out: Outc
         )
 
 
-def _write_secrets(
-    conn: Connection, keys: crypto.Keys, tenant: str, tenant_id: int, out: Outcome
-) -> None:
-    """Re-seal what was sent; drop rows of fields a body no longer has."""
-    for addr in out.touched:
-        kind = addr.split("/")[0]
-        body = out.state.get(addr)
-        if kind not in SEALED_KINDS or body is None:
-            continue  # deleted resources lose their secrets by ON DELETE CASCADE
-        keep = secret_paths(kind, body)
-        conn.execute(
-            delete(secret_values).where(
-                secret_values.c.tenant_id == tenant_id,
-                secret_values.c.address == addr,
-                ~secret_values.c.path.in_(keep),
-            )
-        )
-        for path in keep:
-            value = out.secret_values.get((addr, path))
-            if value is None:
-                continue
-            sealed = crypto.seal(keys.encryption_key, tenant, secret_address(addr, path), value)
-            where = (
-                (secret_values.c.tenant_id == tenant_id)
-                & (secret_values.c.address == addr)
-                & (secret_values.c.path == path)
-            )
-            if kind == "webhook":
-                _retire_webhook_secret(conn, tenant_id, addr, where)
-            conn.execute(delete(secret_values).where(where))
-            conn.execute(
-                insert(secret_values).values(
-                    tenant_id=tenant_id, address=addr, path=path, sealed=sealed
-                )
-            )
-
-
-def _retire_webhook_secret(
-    conn: Connection, tenant_id: int, addr: str, where: ColumnElement[bool]
-) -> None:
-    """Keep a replaced signing secret so deliveries are signed with old and new for a while."""
-    old = conn.execute(select(secret_values.c.sealed).where(where)).scalar()
-    if old is not None:
-        conn.execute(
-            insert(webhook_secret_history).values(
-                tenant_id=tenant_id,
-                webhook=parse_address(addr)[1],
-                sealed=old,
-                retired_at=datetime.now(UTC),
-            )
-        )
-
-
-def _write_tokens(
-    conn: Connection, tenant_id: int, current: State, out: Outcome, now: datetime
-) -> None:
-    touched = [a for a in out.touched if a.startswith("token/")]
-    gone = [parse_address(a)[1] for a in touched if a not in out.state]
-    if gone:
-        conn.execute(
-            delete(api_tokens).where(
-                api_tokens.c.tenant_id == tenant_id, api_tokens.c.name.in_(gone)
-            )
-        )
-    for addr in touched:
-        body = out.state.get(addr)
-        if body is None:
-            continue
-        name = parse_address(addr)[1]
-        columns: dict[str, Any] = {
-            "fingerprint": marker_at(body, "value"),
-            "scopes": body["scopes"],
-            "stores": body["stores"],
-            "expires_at": _parse_time(body["expiresAt"]),
-            "updated_at": now,
-        }
-        value = out.secret_values.get((addr, "value"))
-        if value is not None:
-            columns["token_hash"] = crypto.token_hash(value)
-        if addr in current:
-            conn.execute(
-                update(api_tokens)
-                .where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.name == name)
-                .values(**columns)
-            )
-        else:
-            conn.execute(
-                insert(api_tokens).values(tenant_id=tenant_id, name=name, created_at=now, **columns)
-            )
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _record(
     conn: Connection,
     tenant_id: int,
@@ -393,17 +291,7 @@ def list_changes(engine: Engine, tenant: str, limit: int, keyset: NumberKeyset) 
         tenant_id = tenant_id_or_404(conn, tenant)
         query = select(change_sets).where(change_sets.c.tenant_id == tenant_id)
         rows, next_cursor = keyset.page(conn, query, change_sets.c.revision, limit)
-    items = [
-        AuditRecord(
-            id=r.id,
-            revision=r.revision,
-            at=r.at,
-            by=r.applied_by,
-            commit=r.commit_ref,
-            changes=[AuditChange.model_validate(c) for c in r.changes],
-        )
-        for r in rows
-    ]
+    items = [from_row(AuditRecord, r, by=r.applied_by, commit=r.commit_ref) for r in rows]
     return AuditPage(items=items, nextCursor=next_cursor)
 
 

@@ -92,15 +92,15 @@ def _flush(engine: Engine, state: _State) -> None:
             items.stage(conn, job.tenant_id, job.store, job.seq, state.staged, state.good)
             state.staged += len(state.good)
         uploads.add_problems(conn, job.seq, state.problems)
-        state.counts.errors += len(state.problems)
+        state.counts.error_count += len(state.problems)
         uploads.progress(conn, job.seq, state.counts, now)
     state.good, state.problems = [], []
 
 
 def _outcome(state: _State) -> Status:
     if state.job.mode == "replace":
-        return "failed" if state.counts.errors else "succeeded"
-    if not state.counts.errors:
+        return "failed" if state.counts.error_count else "succeeded"
+    if not state.counts.error_count:
         return "succeeded"
     return "partial" if state.counts.accepted else "failed"
 
@@ -161,7 +161,7 @@ def abort(engine: Engine, job: UploadJob, message: str = STOPPED) -> Upload | No
         if counts is None:
             return None
         uploads.add_problems(conn, job.seq, [Problem(None, "", "", message)])
-        counts.errors += 1
+        counts.error_count += 1
         status: Status = "partial" if job.mode == "update" and counts.accepted else "failed"
         upload = uploads.finish(conn, job, status, counts, datetime.now(UTC))
     if job.mode == "replace":

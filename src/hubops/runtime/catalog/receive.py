@@ -15,9 +15,11 @@ import asyncio
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy import Engine
 from starlette.types import Scope
 
@@ -25,6 +27,7 @@ from hubops.runtime.catalog import uploads
 from hubops.runtime.catalog.models import Mode, Source, Upload
 from hubops.runtime.catalog.parse import CSV_TYPE, JSON_TYPE, MAX_FILE_BYTES
 from hubops.runtime.catalog.processor import UploadProcessor
+from hubops.runtime.catalog.uploads import NewUpload
 from hubops.runtime.errors import PayloadTooLarge, UnsupportedMediaType
 
 STREAMED = (
@@ -97,25 +100,50 @@ def processor_of(request: Request) -> UploadProcessor:
     return found
 
 
+ModeQuery = Annotated[
+    Mode, Query(description="replace: the file is the whole catalog; update: listed skus only.")
+]
+FileNameHeader = Annotated[str | None, Header(alias="Upload-Filename")]
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How the sender asks a file to be taken: its mode, and its own name."""
+
+    mode: Mode
+    file_name: str | None
+
+
+def _file_options(mode: ModeQuery = "replace", upload_filename: FileNameHeader = None) -> _Options:
+    return _Options(mode, upload_filename)
+
+
+# A route's parameters `mode` (query) and `Upload-Filename` (header), as one dependency.
+FileOptions = Annotated[_Options, Depends(_file_options)]
+
+
+@dataclass(frozen=True)
+class Into:
+    """Where a received file goes: a tenant's store, sent how, and where its record is shown."""
+
+    tenant_id: int
+    store: str
+    source: Source
+    prefix: str  # uploads.PARTNER_PREFIX or uploads.admin_prefix(tenant)
+
+
 async def accept_upload(
-    request: Request,
-    engine: Engine,
-    tenant_id: int,
-    store: str,
-    source: Source,
-    mode: Mode,
-    file_name: str | None,
-    prefix: str,
+    request: Request, engine: Engine, into: Into, options: FileOptions
 ) -> Upload:
     """Spool the body, record the upload and hand it to the processor."""
     kind = _content_type(request)
     path = await spool(request)
+    name = clean_file_name(options.file_name)
+    upload = NewUpload(into.tenant_id, into.store, into.source, name, kind, options.mode)
     try:
-        job, row = await asyncio.to_thread(
-            uploads.create, engine, tenant_id, store, source, clean_file_name(file_name), kind, mode
-        )
+        job, row = await asyncio.to_thread(uploads.create, engine, upload)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     processor_of(request).submit(job, path, lambda _outcome: path.unlink(missing_ok=True))
-    return uploads.shown(row, prefix)
+    return uploads.shown(row, into.prefix)

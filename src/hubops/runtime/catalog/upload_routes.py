@@ -9,9 +9,9 @@ the background (`processor`).
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
@@ -19,15 +19,17 @@ from hubops.runtime import auth, cursors
 from hubops.runtime.api_models import ErrorBody
 from hubops.runtime.catalog import receive, uploads
 from hubops.runtime.catalog.errorfile import error_csv
-from hubops.runtime.catalog.models import Mode, Upload, UploadPage
+from hubops.runtime.catalog.models import Upload, UploadPage
 from hubops.runtime.catalog.parse import CSV_TYPE, JSON_TYPE
+from hubops.runtime.catalog.receive import FileOptions
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
 from hubops.runtime.errors import (
     NotFound,
 )
 from hubops.runtime.lookups import tenant_store_or_404
-from hubops.runtime.openapi import errors
+from hubops.runtime.openapi import errors, listing
+from hubops.runtime.partner import auth as partner_auth
 from hubops.runtime.partner.auth import Caller, CatalogRead, CatalogWrite
 from hubops.runtime.partner.stores import visible_store
 
@@ -65,15 +67,16 @@ _FILE_BODY: dict[str, Any] = {
         },
     }
 }
-ModeQuery = Annotated[
-    Mode, Query(description="replace: the file is the whole catalog; update: listed skus only.")
-]
-FileNameHeader = Annotated[str | None, Header(alias="Upload-Filename")]
-LimitQuery = Annotated[int, Query(ge=1, le=200)]
+# What both upload routes (the partners' and the operators') answer alike.
+_UPLOAD_ROUTE: dict[str, Any] = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "response_model": Upload,
+    "openapi_extra": _FILE_BODY,
+}
 
 # --- Partner API ------------------------------------------------------------------------------
 
-partner_router = APIRouter(tags=["catalog"], responses=errors(401, 403, 429))
+partner_router = partner_auth.partner_router("catalog")
 
 
 def _visible_store(engine: Engine, caller: Caller, store: str) -> None:
@@ -83,52 +86,37 @@ def _visible_store(engine: Engine, caller: Caller, store: str) -> None:
 
 @partner_router.post(
     "/v1/stores/{store}/catalog/uploads",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=Upload,
     responses={**errors(404, 422), **_FILE_ERRORS},
-    openapi_extra=_FILE_BODY,
     operation_id="uploadCatalogFile",
+    **_UPLOAD_ROUTE,
 )
 async def upload_catalog_file(
     store: str,
     request: Request,
     runtime: RuntimeDep,
     caller: CatalogWrite,
-    mode: ModeQuery = "replace",
-    upload_filename: FileNameHeader = None,
+    options: FileOptions,
 ) -> Upload:
     """Upload a catalog file (CSV or JSON); 202 with the upload, processed in the background."""
     await asyncio.to_thread(_visible_store, runtime.engine, caller, store)
-    return await receive.accept_upload(
-        request,
-        runtime.engine,
-        caller.tenant_id,
-        store,
-        "api",
-        mode,
-        upload_filename,
-        uploads.PARTNER_PREFIX,
-    )
+    into = receive.Into(caller.tenant_id, store, "api", uploads.PARTNER_PREFIX)
+    return await receive.accept_upload(request, runtime.engine, into, options)
 
 
 @partner_router.get(
-    "/v1/stores/{store}/catalog/uploads",
-    response_model=UploadPage,
-    responses=errors(400, 404, 422),
-    operation_id="listCatalogUploads",
+    "/v1/stores/{store}/catalog/uploads", **listing(UploadPage, "listCatalogUploads", 404, 422)
 )
 def list_catalog_uploads(
     store: str,
     runtime: RuntimeDep,
     caller: CatalogRead,
-    limit: LimitQuery = 50,
-    cursor: str | None = None,
+    paging: cursors.UploadPaging,
 ) -> UploadPage:
     """The store's upload history, newest first."""
     _visible_store(runtime.engine, caller, store)
-    keyset = cursors.number_keyset("upl", cursor)
+    keyset = cursors.number_keyset("upl", paging.cursor)
     prefix = uploads.PARTNER_PREFIX
-    return uploads.history(runtime.engine, caller.tenant_id, store, keyset, limit, prefix)
+    return uploads.history(runtime.engine, caller.tenant_id, store, keyset, paging.limit, prefix)
 
 
 @partner_router.get(
@@ -168,52 +156,34 @@ def _tenant_store(engine: Engine, tenant: str, store: str) -> int:
 
 @admin_router.post(
     "/tenants/{tenant}/stores/{store}/catalog/uploads",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=Upload,
     responses={**_ADMIN_ERRORS, **_FILE_ERRORS},
-    openapi_extra=_FILE_BODY,
     operation_id="uploadCatalogFileManually",
+    **_UPLOAD_ROUTE,
 )
 async def upload_catalog_file_manually(
-    tenant: str,
-    store: str,
-    request: Request,
-    runtime: RuntimeDep,
-    mode: ModeQuery = "replace",
-    upload_filename: FileNameHeader = None,
+    tenant: str, store: str, request: Request, runtime: RuntimeDep, options: FileOptions
 ) -> Upload:
     """An operator's manual upload (source `manual`); same body and answer as the Partner API's."""
     tenant_id = await asyncio.to_thread(_tenant_store, runtime.engine, tenant, store)
-    return await receive.accept_upload(
-        request,
-        runtime.engine,
-        tenant_id,
-        store,
-        "manual",
-        mode,
-        upload_filename,
-        uploads.admin_prefix(tenant),
-    )
+    into = receive.Into(tenant_id, store, "manual", uploads.admin_prefix(tenant))
+    return await receive.accept_upload(request, runtime.engine, into, options)
 
 
 @admin_router.get(
     "/tenants/{tenant}/stores/{store}/catalog/uploads",
-    response_model=UploadPage,
-    responses=_ADMIN_ERRORS,
-    operation_id="listStoreCatalogUploads",
+    **listing(UploadPage, "listStoreCatalogUploads", 404, 422),
 )
 def list_catalog_uploads_admin(
     tenant: str,
     store: str,
     runtime: RuntimeDep,
-    limit: LimitQuery = 50,
-    cursor: str | None = None,
+    paging: cursors.UploadPaging,
 ) -> UploadPage:
     """The store's upload history from every source, newest first."""
     tenant_id = _tenant_store(runtime.engine, tenant, store)
-    keyset = cursors.number_keyset("upl", cursor)
+    keyset = cursors.number_keyset("upl", paging.cursor)
     prefix = uploads.admin_prefix(tenant)
-    return uploads.history(runtime.engine, tenant_id, store, keyset, limit, prefix)
+    return uploads.history(runtime.engine, tenant_id, store, keyset, paging.limit, prefix)
 
 
 @admin_router.get(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.engine import Row as DbRow
 
+from hubops import utc
 from hubops.runtime.catalog.models import Mode, Source, Status, Upload, UploadPage
 from hubops.runtime.catalog.parse import Problem
 from hubops.runtime.cursors import NumberKeyset
@@ -23,6 +24,7 @@ from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import NotFound
 from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.partner.auth import Caller
+from hubops.runtime.rows import from_row
 from hubops.runtime.tables import catalog_upload_errors, catalog_uploads
 from hubops.runtime.webhooks.outbox import enqueue_event
 
@@ -35,73 +37,56 @@ def admin_prefix(tenant: str) -> str:
 
 
 @dataclass(frozen=True)
-class UploadJob:
-    """What processing needs to know about an upload."""
+class NewUpload:
+    """A file received for a store: from where, under what name, of which type, how to apply."""
+
+    tenant_id: int
+    store: str
+    source: Source
+    file_name: str | None
+    content_type: str
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class UploadJob(NewUpload):
+    """What processing needs to know about an upload: what it is, and its record's keys."""
 
     seq: int
     id: str
-    tenant_id: int
-    store: str
-    mode: Mode
-    content_type: str
+
+
+def _job(row: DbRow[Any]) -> UploadJob:
+    return UploadJob(**{f.name: row._mapping[f.name] for f in fields(UploadJob)})
 
 
 def new_upload_id() -> str:
     return "upl_" + secrets.token_hex(12)
 
 
-def create(
-    engine: Engine,
-    tenant_id: int,
-    store: str,
-    source: Source,
-    file_name: str | None,
-    content_type: str,
-    mode: Mode,
-) -> tuple[UploadJob, DbRow[Any]]:
+def create(engine: Engine, upload: NewUpload) -> tuple[UploadJob, DbRow[Any]]:
     """A new `processing` record; the job to process and the row to show."""
-    now = datetime.now(UTC)
+    now = utc.now()
     upload_id = new_upload_id()
     with writing(engine) as conn:
         result = conn.execute(
             insert(catalog_uploads).values(
                 id=upload_id,
-                tenant_id=tenant_id,
-                store=store,
-                source=source,
-                file_name=file_name,
-                content_type=content_type,
-                mode=mode,
                 status="processing",
                 received_at=now,
                 heartbeat_at=now,
-                rows=0,
-                accepted=0,
-                rejected=0,
-                error_count=0,
+                **asdict(upload),
+                **asdict(Counts()),
             )
         )
         key = result.inserted_primary_key
         assert key is not None
         row = conn.execute(select(catalog_uploads).where(catalog_uploads.c.seq == key[0])).one()
-    return UploadJob(int(key[0]), upload_id, tenant_id, store, mode, content_type), row
+    return _job(row), row
 
 
 def shown(row: DbRow[Any], prefix: str = PARTNER_PREFIX) -> Upload:
-    return Upload(
-        id=row.id,
-        store=row.store,
-        source=row.source,
-        fileName=row.file_name,
-        mode=row.mode,
-        status=row.status,
-        receivedAt=row.received_at,
-        finishedAt=row.finished_at,
-        rows=row.rows,
-        accepted=row.accepted,
-        rejected=row.rejected,
-        errorFile=f"{prefix}/{row.id}/errors" if row.error_count else None,
-    )
+    return from_row(Upload, row, errorFile=f"{prefix}/{row.id}/errors" if row.error_count else None)
 
 
 def find(conn: Connection, tenant_id: int, upload_id: str) -> DbRow[Any] | None:
@@ -161,23 +146,20 @@ def add_problems(conn: Connection, seq: int, problems: Sequence[Problem]) -> Non
 
 @dataclass
 class Counts:
+    """What an upload has read so far (rows, accepted, rejected, lines in its error file),
+    under the names of its columns."""
+
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
-    errors: int = 0
+    error_count: int = 0
 
 
 def progress(conn: Connection, seq: int, counts: Counts, now: datetime) -> None:
     conn.execute(
         update(catalog_uploads)
         .where(catalog_uploads.c.seq == seq)
-        .values(
-            rows=counts.rows,
-            accepted=counts.accepted,
-            rejected=counts.rejected,
-            error_count=counts.errors,
-            heartbeat_at=now,
-        )
+        .values(heartbeat_at=now, **asdict(counts))
     )
 
 
@@ -188,15 +170,7 @@ def finish(
     conn.execute(
         update(catalog_uploads)
         .where(catalog_uploads.c.seq == job.seq)
-        .values(
-            status=status,
-            finished_at=now,
-            heartbeat_at=now,
-            rows=counts.rows,
-            accepted=counts.accepted,
-            rejected=counts.rejected,
-            error_count=counts.errors,
-        )
+        .values(status=status, finished_at=now, heartbeat_at=now, **asdict(counts))
     )
     row = conn.execute(select(catalog_uploads).where(catalog_uploads.c.seq == job.seq)).one()
     upload = shown(row)
@@ -232,7 +206,7 @@ def stale(engine: Engine, cutoff: datetime) -> list[UploadJob]:
                 catalog_uploads.c.heartbeat_at < cutoff,
             )
         ).all()
-    return [UploadJob(r.seq, r.id, r.tenant_id, r.store, r.mode, r.content_type) for r in rows]
+    return [_job(r) for r in rows]
 
 
 def error_lines(engine: Engine, seq: int) -> Iterator[tuple[int | None, str, str, str]]:

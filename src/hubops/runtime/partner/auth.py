@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from hubops.runtime.auth import PARTNER, bearer_token
+from hubops.runtime.auth import PARTNER, PartnerBearer, bearer_token
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.crypto import token_hash
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import InsufficientScope, RateLimited
+from hubops.runtime.openapi import errors
 from hubops.runtime.partner.ratelimit import QUOTA_STATE, Limiter, RateLimit
 from hubops.runtime.tables import api_tokens
 from hubops.tokens import token_problem
@@ -39,12 +39,6 @@ from hubops.tokens import token_problem
 log = logging.getLogger("hubops.runtime.partner")
 
 LAST_USE_EVERY_SECONDS = 60.0
-
-bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="partnerToken",
-    description="A tenant's ApiToken value (`hub_...`), as applied from its secrets file.",
-)
 
 
 class LastUse:
@@ -107,11 +101,7 @@ def _token_from(request: Request) -> str:
     return token
 
 
-def authenticate(
-    request: Request,
-    runtime: RuntimeDep,
-    _docs: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Caller:
+def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) -> Caller:
     """The calling token, or 401/429; scopes are checked by `require_scope`."""
     digest = token_hash(_token_from(request))
     with reading(runtime.engine) as conn:
@@ -143,6 +133,12 @@ def require_scope(scope: str) -> Callable[[Caller], Caller]:
 
     check.__name__ = f"require_{scope.replace(':', '_')}"
     return check
+
+
+def partner_router(tag: str, prefix: str = "") -> APIRouter:
+    """A router of Partner API routes: each needs a token (401), a scope (403), and is
+    rate limited (429)."""
+    return APIRouter(prefix=prefix, tags=[tag], responses=errors(401, 403, 429))
 
 
 OrdersRead = Annotated[Caller, Depends(require_scope("orders:read"))]

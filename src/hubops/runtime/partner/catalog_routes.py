@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.openapi import errors
 from hubops.runtime.partner import catalog
-from hubops.runtime.partner.auth import CatalogRead, CatalogWrite
+from hubops.runtime.partner.auth import CatalogRead, CatalogWrite, partner_router
 from hubops.runtime.partner.models import Catalog, CatalogOut
 
-router = APIRouter(prefix="/v1/stores", tags=["catalog"], responses=errors(401, 403, 429))
+router = partner_router("catalog", "/v1/stores")
 
 
 @router.get(

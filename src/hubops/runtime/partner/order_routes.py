@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 
 from hubops.runtime import cursors
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import BadRequest
-from hubops.runtime.openapi import errors, header_refs
+from hubops.runtime.openapi import errors, header_refs, listing
 from hubops.runtime.partner import orders
-from hubops.runtime.partner.auth import OrdersRead, OrdersWrite
+from hubops.runtime.partner.auth import OrdersRead, OrdersWrite, partner_router
 from hubops.runtime.partner.models import Order, OrderPage, OrderStatus, StatusIn
 from hubops.utc import UtcDatetime
 
@@ -20,13 +21,10 @@ WINDOW = timedelta(days=60)
 # A client computing "60 days ago" a moment before the server does is still inside.
 GRACE = timedelta(minutes=1)
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"], responses=errors(401, 403, 429))
+router = partner_router("orders", "/v1/orders")
 
 
-@router.get("", response_model=OrderPage, responses=errors(400), operation_id="listOrders")
-def list_orders(
-    runtime: RuntimeDep,
-    caller: OrdersRead,
+def _filter(
     since: Annotated[
         UtcDatetime | None,
         Query(alias="from", description="ISO 8601 with timezone; default: 60 days ago."),
@@ -36,15 +34,21 @@ def list_orders(
     ] = None,
     store: Annotated[str | None, Query(max_length=200)] = None,
     status: OrderStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
-    ] = None,
+) -> orders.OrderFilter:
+    return orders.OrderFilter(since, until, store, status)
+
+
+@router.get("", **listing(OrderPage, "listOrders"))
+def list_orders(
+    runtime: RuntimeDep,
+    caller: OrdersRead,
+    asked: Annotated[orders.OrderFilter, Depends(_filter)],
+    paging: cursors.PartnerPaging,
 ) -> OrderPage:
     """Orders of the last 60 days, newest first, in pages that stay stable as orders arrive."""
     now = datetime.now(UTC)
     start = now - WINDOW
-    since = since or start
+    since, until = asked.since or start, asked.until
     if since < start - GRACE or (until is not None and until < start - GRACE):
         raise BadRequest(
             "orders are kept for listing over a window of 60 days; "
@@ -53,16 +57,9 @@ def list_orders(
         )
     if until is not None and until < since:
         raise BadRequest("to is before from", {"parameter": "to"})
-    return orders.list_orders(
-        runtime.engine,
-        caller,
-        since=max(since, start),
-        until=until,
-        store=store,
-        status=status,
-        limit=limit,
-        keyset=cursors.time_keyset(after),
-    )
+    window = replace(asked, since=max(since, start))
+    keyset = cursors.time_keyset(paging.cursor)
+    return orders.list_orders(runtime.engine, caller, window, paging.limit, keyset)
 
 
 @router.get("/{order_id}", response_model=Order, responses=errors(404), operation_id="getOrder")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,7 @@ from hubops.runtime.errors import (
 from hubops.runtime.lookups import store_exists
 from hubops.runtime.partner.auth import Caller
 from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderPage, OrderStatus
+from hubops.runtime.rows import from_row, to_row
 from hubops.runtime.tables import idempotency_keys, orders
 from hubops.runtime.webhooks.outbox import enqueue
 
@@ -61,19 +63,6 @@ def order_total(items: list[OrderItem]) -> str:
     return str(total.quantize(Decimal(1).scaleb(-places)))
 
 
-def _order(row: Row[Any]) -> Order:
-    return Order(
-        id=row.id,
-        store=row.store,
-        status=row.status,
-        items=[OrderItem.model_validate(item) for item in row.items],
-        total=row.total,
-        createdAt=row.created_at,
-        updatedAt=row.updated_at,
-        retailer=row.retailer,
-    )
-
-
 def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
     """A new RECEIVED order of an existing store, with its order.created event queued."""
     with writing(engine) as conn:
@@ -95,48 +84,39 @@ def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
             updatedAt=now,
             retailer=body.retailer,
         )
-        conn.execute(
-            insert(orders).values(
-                id=order.id,
-                tenant_id=tenant_id,
-                store=order.store,
-                status=order.status,
-                items=[item.model_dump() for item in order.items],
-                total=order.total,
-                created_at=now,
-                updated_at=now,
-                retailer=body.retailer,
-            )
-        )
+        conn.execute(insert(orders).values(tenant_id=tenant_id, **to_row(order)))
         enqueue(conn, tenant_id, "order.created", order.model_dump(mode="json"), now)
         return order
 
 
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which orders a list shows: created in [since, until], of a store, in a status."""
+
+    since: datetime | None
+    until: datetime | None
+    store: str | None
+    status: OrderStatus | None
+
+
 def list_orders(
-    engine: Engine,
-    caller: Caller,
-    *,
-    since: datetime,
-    until: datetime | None,
-    store: str | None,
-    status: OrderStatus | None,
-    limit: int,
-    keyset: TimeKeyset,
+    engine: Engine, caller: Caller, asked: OrderFilter, limit: int, keyset: TimeKeyset
 ) -> OrderPage:
     """Newest first, a page at a time."""
     query = select(orders).where(orders.c.tenant_id == caller.tenant_id)
-    query = query.where(orders.c.created_at >= since)
-    if until is not None:
-        query = query.where(orders.c.created_at <= until)
+    if asked.since is not None:
+        query = query.where(orders.c.created_at >= asked.since)
+    if asked.until is not None:
+        query = query.where(orders.c.created_at <= asked.until)
     if caller.stores is not None:
         query = query.where(orders.c.store.in_(caller.stores))
-    if store is not None:
-        query = query.where(orders.c.store == store)
-    if status is not None:
-        query = query.where(orders.c.status == status)
+    if asked.store is not None:
+        query = query.where(orders.c.store == asked.store)
+    if asked.status is not None:
+        query = query.where(orders.c.status == asked.status)
     with reading(engine) as conn:
         rows, next_cursor = keyset.page(conn, query, orders.c.created_at, orders.c.id, limit)
-    return OrderPage(items=[_order(row) for row in rows], nextCursor=next_cursor)
+    return OrderPage(items=[from_row(Order, row) for row in rows], nextCursor=next_cursor)
 
 
 def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:
@@ -150,7 +130,7 @@ def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:
 
 def get_order(engine: Engine, caller: Caller, order_id: str) -> Order:
     with reading(engine) as conn:
-        return _order(_visible_row(conn, caller, order_id))
+        return from_row(Order, _visible_row(conn, caller, order_id))
 
 
 def change_status(
@@ -189,7 +169,7 @@ def _change_status(
         conn.execute(
             update(orders).where(orders.c.id == order_id).values(status=status, updated_at=now)
         )
-        order = _order(row).model_copy(update={"status": status, "updatedAt": now})
+        order = from_row(Order, row).model_copy(update={"status": status, "updatedAt": now})
         event = "order.cancelled" if status == "CANCELLED" else "order.status_changed"
         shown_order = order.model_dump(mode="json")
         enqueue(conn, caller.tenant_id, event, shown_order, now)

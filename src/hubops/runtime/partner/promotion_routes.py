@@ -4,31 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from hubops.runtime import cursors
 from hubops.runtime.context import RuntimeDep
-from hubops.runtime.openapi import errors
+from hubops.runtime.openapi import errors, listing
 from hubops.runtime.partner import promotions
-from hubops.runtime.partner.auth import PromotionsRead, PromotionsWrite
+from hubops.runtime.partner.auth import PromotionsRead, PromotionsWrite, partner_router
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
 
-router = APIRouter(prefix="/v1/promotions", tags=["promotions"], responses=errors(401, 403, 429))
+router = partner_router("promotions", "/v1/promotions")
 
 
-@router.get("", response_model=PromotionPage, responses=errors(400), operation_id="listPromotions")
+@router.get("", **listing(PromotionPage, "listPromotions"))
 def list_promotions(
     runtime: RuntimeDep,
     caller: PromotionsRead,
+    paging: cursors.PartnerPaging,
     store: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        str | None, Query(alias="cursor", description="nextCursor of the previous page.")
-    ] = None,
 ) -> PromotionPage:
     """The tenant's promotions in the token's stores, newest first."""
-    keyset = cursors.time_keyset(after)
-    return promotions.list_promotions(runtime.engine, caller, store, limit, keyset)
+    keyset = cursors.time_keyset(paging.cursor)
+    return promotions.list_promotions(runtime.engine, caller, store, paging.limit, keyset)
 
 
 @router.post(

@@ -9,10 +9,8 @@ with the same message as a store that does not exist. The routes are
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
-from sqlalchemy.engine import Row
 
 from hubops import utc
 from hubops.runtime.catalog.items import sku_exists
@@ -22,20 +20,8 @@ from hubops.runtime.errors import NotFound, Unprocessable
 from hubops.runtime.partner.auth import Caller
 from hubops.runtime.partner.models import Promotion, PromotionIn, PromotionPage
 from hubops.runtime.partner.stores import usable_store
+from hubops.runtime.rows import from_row, to_row
 from hubops.runtime.tables import promotions
-
-
-def _promotion(row: Row[Any]) -> Promotion:
-    return Promotion(
-        id=row.id,
-        name=row.name,
-        store=row.store,
-        sku=row.sku,
-        discountPercent=row.discount_percent,
-        startsAt=row.starts_at,
-        endsAt=row.ends_at,
-        createdAt=row.created_at,
-    )
 
 
 def _invalid(field: str, message: str) -> Unprocessable:
@@ -62,19 +48,7 @@ def create_promotion(engine: Engine, caller: Caller, body: PromotionIn) -> Promo
             endsAt=body.endsAt,
             createdAt=utc.now(),
         )
-        conn.execute(
-            insert(promotions).values(
-                id=promotion.id,
-                tenant_id=caller.tenant_id,
-                name=promotion.name,
-                store=promotion.store,
-                sku=promotion.sku,
-                discount_percent=promotion.discountPercent,
-                starts_at=promotion.startsAt,
-                ends_at=promotion.endsAt,
-                created_at=promotion.createdAt,
-            )
-        )
+        conn.execute(insert(promotions).values(tenant_id=caller.tenant_id, **to_row(promotion)))
     return promotion
 
 
@@ -91,7 +65,7 @@ def list_promotions(
         rows, next_cursor = keyset.page(
             conn, query, promotions.c.created_at, promotions.c.id, limit
         )
-    return PromotionPage(items=[_promotion(row) for row in rows], nextCursor=next_cursor)
+    return PromotionPage(items=[from_row(Promotion, row) for row in rows], nextCursor=next_cursor)
 
 
 def delete_promotion(engine: Engine, caller: Caller, promotion_id: str) -> None:

@@ -20,8 +20,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from hubops.runtime.middleware import HttpMiddleware
 from hubops.runtime.settings import RuntimeConfigError
 
 RATE_LIMIT_ENV = "HUBOPS_RATE_LIMIT"
@@ -106,17 +107,10 @@ class Limiter:
 QUOTA_STATE = "rate_limit_quota"
 
 
-class QuotaHeaders:
+class QuotaHeaders(HttpMiddleware):
     """Adds the RateLimit-* headers of the request's Quota, if it was counted, to its answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def sending(message: Message) -> None:
             quota = scope.get("state", {}).get(QUOTA_STATE)
             if message["type"] == "http.response.start" and isinstance(quota, Quota):

@@ -22,6 +22,7 @@ from hubops.runtime.catalog import uploads
 from hubops.runtime.catalog.errorfile import error_csv
 from hubops.runtime.catalog.models import Upload
 from hubops.runtime.catalog.parse import CSV_TYPE, JSON_TYPE, MAX_FILE_BYTES
+from hubops.runtime.catalog.uploads import NewUpload
 from hubops.runtime.sftp import tree
 from hubops.runtime.sftp.sessions import Connection, Login
 
@@ -137,16 +138,8 @@ class CatalogSFTP(asyncssh.SFTPServer):
         mode = where.upload_mode
         assert mode in ("replace", "update")
         kind = JSON_TYPE if where.name.lower().endswith(".json") else CSV_TYPE
-        job, _row = await asyncio.to_thread(
-            uploads.create,
-            self.service.engine,
-            login.tenant_id,
-            where.store,
-            "sftp",
-            where.name,
-            kind,
-            mode,  # type: ignore[arg-type]
-        )
+        upload = NewUpload(login.tenant_id, where.store, "sftp", where.name, kind, mode)  # type: ignore[arg-type]
+        job, _row = await asyncio.to_thread(uploads.create, self.service.engine, upload)
         self.service.spool.mkdir(parents=True, exist_ok=True)
         spooled = self.service.spool / job.id
         os.replace(written.path, spooled)

@@ -23,8 +23,9 @@ from sqlalchemy import Engine, select
 from hubops.manifest.ssh_keys import key_identity
 from hubops.runtime.catalog.processor import UploadProcessor
 from hubops.runtime.db import reading
+from hubops.runtime.lookups import tenant_id
 from hubops.runtime.sftp import tree
-from hubops.runtime.tables import resources, tenants
+from hubops.runtime.tables import resources
 
 log = logging.getLogger("hubops.sftp")
 
@@ -43,12 +44,12 @@ def lookup(engine: Engine, username: str, identity: str) -> Login | None:
     if not dot or not tenant or not user:
         return None
     with reading(engine) as conn:
-        tenant_id = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar()
-        if tenant_id is None:
+        found = tenant_id(conn, tenant)
+        if found is None:
             return None
         rows = conn.execute(
             select(resources.c.address, resources.c.body).where(
-                resources.c.tenant_id == tenant_id,
+                resources.c.tenant_id == found,
                 resources.c.kind.in_(("store", "sftp-user")),
             )
         ).all()
@@ -57,7 +58,7 @@ def lookup(engine: Engine, username: str, identity: str) -> Login | None:
     if body is None or identity not in body.get("publicKeys", []):
         return None
     allowed = stores if body.get("stores") is None else stores & set(body["stores"])
-    return Login(tenant, int(tenant_id), user, frozenset(allowed))
+    return Login(tenant, found, user, frozenset(allowed))
 
 
 @dataclass

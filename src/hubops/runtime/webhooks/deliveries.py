@@ -10,7 +10,7 @@ until the lease ends (it is then sent again with the same webhook-id).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,14 @@ class Job:
     attempts: int
     hook: dict[str, Any] | None  # the webhook's body as applied now; None if deleted
     keys: list[bytes]  # current signing key first, then those still in their rotation overlap
+
+
+# The fields of a Job that the claimed row holds under the same name.
+_JOB_COLUMNS = [
+    f.name for f in fields(Job) if f.name not in ("delivery_id", "body", "hook", "keys")
+]
+# What the delivery log repeats of the job in each attempt's row.
+_LOGGED = ["tenant_id", "webhook", "message_id", "event_type", "order_id"]
 
 
 def due(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
@@ -123,17 +131,10 @@ def claim(engine: Engine, ids: list[int], now: datetime, keys: crypto.Keys) -> l
             jobs.append(
                 Job(
                     delivery_id=row.id,
-                    message_id=row.message_id,
-                    tenant_id=row.tenant_id,
-                    tenant=row.tenant,
-                    webhook=row.webhook,
-                    event_type=row.event_type,
-                    order_id=row.order_id,
-                    ordering_key=row.ordering_key,
                     body=row.body.encode(),
-                    attempts=row.attempts,
                     hook=hook,
                     keys=signing,
+                    **{name: row._mapping[name] for name in _JOB_COLUMNS},
                 )
             )
         return jobs
@@ -211,33 +212,24 @@ def recover_leases(engine: Engine, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class Attempt:
-    at: datetime
+    """One attempt as the delivery log keeps it (fields named as its columns)."""
+
+    attempted_at: datetime
     status_code: int | None
     latency_ms: int | None
     error: str | None
-    excerpt: str | None
+    response_excerpt: str | None
 
 
 def finish(
     engine: Engine, job: Job, attempt: Attempt, status: str, next_at: datetime | None
 ) -> None:
     """Record the attempt and the delivery's new state in one transaction."""
+    logged = {name: getattr(job, name) for name in _LOGGED} | asdict(attempt)
+    logged["error"] = (attempt.error or "")[:500] or None
+    logged["response_excerpt"] = (attempt.response_excerpt or "")[:EXCERPT] or None
     with writing(engine) as conn:
-        conn.execute(
-            insert(webhook_attempts).values(
-                delivery_id=job.delivery_id,
-                tenant_id=job.tenant_id,
-                webhook=job.webhook,
-                message_id=job.message_id,
-                event_type=job.event_type,
-                order_id=job.order_id,
-                attempted_at=attempt.at,
-                status_code=attempt.status_code,
-                latency_ms=attempt.latency_ms,
-                error=(attempt.error or "")[:500] or None,
-                response_excerpt=(attempt.excerpt or "")[:EXCERPT] or None,
-            )
-        )
+        conn.execute(insert(webhook_attempts).values(delivery_id=job.delivery_id, **logged))
         conn.execute(
             update(webhook_deliveries)
             .where(webhook_deliveries.c.id == job.delivery_id)
@@ -245,7 +237,7 @@ def finish(
                 status=status,
                 attempts=job.attempts + 1,
                 next_attempt_at=next_at,
-                updated_at=attempt.at,
+                updated_at=attempt.attempted_at,
             )
         )
 

@@ -18,20 +18,23 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from hubops.manifest.models import EventType
+from hubops.manifest.models import EVENT_TYPES, ORDER_EVENTS
 from hubops.runtime.tables import resources, webhook_deliveries, webhook_messages
 from hubops.utc import format_utc, now
-
-EVENT_TYPES: tuple[str, ...] = get_args(EventType)
-ORDER_EVENTS = ("order.created", "order.status_changed", "order.cancelled")
 
 
 def new_message_id() -> str:
     return "msg_" + secrets.token_hex(16)
+
+
+def message_body(event_type: str, data: dict[str, Any], at: datetime) -> str:
+    """The Standard Webhooks body `{"type", "timestamp", "data"}`, compact, as it is signed."""
+    payload = {"type": event_type, "timestamp": format_utc(at), "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
 def matching_webhooks(
@@ -77,18 +80,13 @@ def enqueue_event(
     if not hooks:
         return None
     message_id = new_message_id()
-    body = json.dumps(
-        {"type": event_type, "timestamp": format_utc(at), "data": data},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
     conn.execute(
         insert(webhook_messages).values(
             id=message_id,
+            body=message_body(event_type, data, at),
             tenant_id=tenant_id,
             event_type=event_type,
             order_id=order_id,
-            body=body,
             created_at=at,
         )
     )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -16,7 +14,8 @@ from hubops.runtime.context import RuntimeDep
 from hubops.runtime.db import reading
 from hubops.runtime.errors import NotFound
 from hubops.runtime.lookups import tenant_id_or_404
-from hubops.runtime.openapi import errors
+from hubops.runtime.openapi import errors, listing
+from hubops.runtime.rows import from_row
 from hubops.runtime.tables import resources
 from hubops.runtime.webhooks import deliveries as outbox_deliveries
 
@@ -59,38 +58,23 @@ def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, boo
 
 @router.get(
     "/tenants/{tenant}/webhooks/{name}/deliveries",
-    response_model=DeliveryPage,
-    responses=errors(400, 404),
-    operation_id="listDeliveries",
+    **listing(DeliveryPage, "listDeliveries", 404),
 )
 def deliveries(
     tenant: str,
     name: str,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    paging: cursors.AdminPaging,
 ) -> DeliveryPage:
     """Every delivery attempt to the webhook, newest first."""
     tenant_id, applied = _tenant_id(runtime, tenant, name)
-    keyset = cursors.number_keyset("att", cursor)
+    keyset = cursors.number_keyset("att", paging.cursor)
     rows, next_cursor = outbox_deliveries.attempt_log(
-        runtime.engine, tenant_id, name, keyset, limit
+        runtime.engine, tenant_id, name, keyset, paging.limit
     )
     if not rows and not applied:
         raise NotFound("the tenant has no such webhook")
-    items = [
-        DeliveryAttempt(
-            messageId=row.message_id,
-            eventType=row.event_type,
-            orderId=row.order_id,
-            attemptedAt=row.attempted_at,
-            statusCode=row.status_code,
-            latencyMs=row.latency_ms,
-            error=row.error,
-            responseExcerpt=row.response_excerpt,
-        )
-        for row in rows
-    ]
+    items = [from_row(DeliveryAttempt, row) for row in rows]
     return DeliveryPage(items=items, nextCursor=next_cursor)
 
 

@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -213,9 +214,7 @@ class DeliveryWorker:
             return
         if response is not None and response.status_code == 410:
             reason = f"410 Gone from the endpoint at {now.isoformat()}; webhook disabled"
-            attempt = deliveries.Attempt(
-                attempt.at, attempt.status_code, attempt.latency_ms, reason, attempt.excerpt
-            )
+            attempt = replace(attempt, error=reason)
             await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
             await asyncio.to_thread(deliveries.disable_webhook, engine, job, reason, now)
             return

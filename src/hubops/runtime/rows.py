@@ -1,0 +1,35 @@
+"""How a wire model and its table row name the same field: camelCase on the wire, snake_case
+in the database (`createdAt` is the column `created_at`).
+
+The models the APIs answer with are read from their rows, and written to
+them, by that one rule (`from_row`, `to_row`), so a field is named once, in
+the model and in its column, and a mapping is never written out by hand;
+`given` names what a row does not hold as it is shown (a nested object, a
+URL, a renamed column).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic.alias_generators import to_snake
+from sqlalchemy.engine import Row
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_row(model: type[M], row: Row[Any], **given: Any) -> M:
+    """`model` with every field not `given` read from the row's column of its snake_case name."""
+    columns = row._mapping
+    values = {
+        name: columns[to_snake(name)]
+        for name in model.model_fields
+        if name not in given and to_snake(name) in columns
+    }
+    return model.model_validate({**values, **given})
+
+
+def to_row(model: BaseModel) -> dict[str, Any]:
+    """The columns of a model's fields (values as Python objects: datetimes, lists, dicts)."""
+    return {to_snake(name): value for name, value in model.model_dump().items()}
