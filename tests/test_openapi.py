@@ -60,6 +60,8 @@ OPERATION_IDS = {
     ): "getTenantCatalogUploadErrors",
     ("POST", "/admin/v1/tenants/{tenant}/connections"): "requestConnection",
     ("GET", "/admin/v1/tenants/{tenant}/connections"): "listConnections",
+    ("POST", "/admin/v1/tenants/{tenant}/admins/{email}/invite"): "sendInvitation",
+    ("POST", "/admin/v1/tenants/{tenant}/plan-report"): "reportPlan",
 }
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 RATE_LIMIT = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
@@ -103,7 +105,7 @@ def test_every_operation_has_its_short_stable_operation_id(document: dict[str, A
 
 def test_every_body_can_be_refused_in_the_error_shape(document: dict[str, Any]) -> None:
     with_body = [(m, p, op) for m, p, op in operations(document) if "requestBody" in op]
-    assert len(with_body) == 8  # with the two catalog file uploads and connection requests
+    assert len(with_body) == 9  # with the two catalog file uploads, connection requests, plan reports
     for method, path, op in with_body:
         for status in ("400", "413", "415", "422"):
             schema = op["responses"][status]["content"]["application/json"]["schema"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 
+from fastapi import BackgroundTasks
 from fastapi.responses import JSONResponse
 
 from hubops.fields import NAME_RULE, is_name
@@ -23,6 +24,7 @@ from hubops.runtime.api_models import (
     TenantSummary,
 )
 from hubops.runtime.auth import AdminName, admin_router
+from hubops.runtime.console import invitations
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import InvalidChange
 from hubops.runtime.openapi import errors, listing
@@ -63,12 +65,17 @@ def get_fingerprint_key(runtime: RuntimeDep) -> FingerprintKeyOut:
     operation_id="applyChanges",
 )
 def post_changes(
-    name: str, change_set: ChangeSetIn, runtime: RuntimeDep, admin: AdminName
+    name: str,
+    change_set: ChangeSetIn,
+    runtime: RuntimeDep,
+    admin: AdminName,
+    after: BackgroundTasks,
 ) -> ChangeSetOut | JSONResponse:
     """Apply a change set atomically; a tenant at revision 0 is created by it.
 
     A change set over the request size limit is sent in parts (`part`); each part
     but the last is kept (202), and the last applies all of them at once.
+    Invitations for admins it added are e-mailed after it committed.
     """
     if not is_name(name):
         raise InvalidChange(f"the tenant in the path is not a valid name: use {NAME_RULE}")
@@ -80,6 +87,7 @@ def post_changes(
             return JSONResponse(received.model_dump(), status_code=202)
         result = received
     revision, change_set_id = result
+    after.add_task(invitations.send_due, runtime)  # a sync task: run in a worker thread
     return ChangeSetOut(revision=revision, changeSet=change_set_id)
 
 

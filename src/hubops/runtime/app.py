@@ -7,6 +7,7 @@ never sends lifespan events.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,8 @@ from hubops.runtime import (
 )
 from hubops.runtime.catalog import receive, upload_routes
 from hubops.runtime.catalog.processor import UploadProcessor, lease_seconds
+from hubops.runtime.console import invitations
+from hubops.runtime.console import routes as console
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
@@ -86,9 +89,12 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         await uploads.start()
         if sftp is not None:
             await sftp.start()
+        # Invitations a runtime stopped before sending (or could not send) go out now.
+        pending_mail = asyncio.create_task(asyncio.to_thread(invitations.send_due, runtime))
         try:
             yield
         finally:
+            await pending_mail
             if sftp is not None:
                 await sftp.stop()
             await uploads.shutdown()
@@ -112,6 +118,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.include_router(upload_routes.partner_router)
     app.include_router(upload_routes.admin_router)
     app.include_router(connection_routes.router)
+    console.install(app, settings)
     openapi.install(app)
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
     app.add_middleware(BodyLimit, streamed=receive.streams_body)

@@ -70,6 +70,11 @@ TAGS = [
         "name": "connections",
         "description": "Retailers' connection requests to a brand, from the marketplace (admin).",
     },
+    {
+        "name": "console",
+        "description": "What the console shows beside the state: invitations of back-office "
+        "admins, and the counts of the last `hubops plan --report` (admin).",
+    },
 ]
 
 

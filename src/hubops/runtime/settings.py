@@ -25,6 +25,11 @@ MASTER_KEY_ENV = "HUBOPS_MASTER_KEY"
 MASTER_KEY_BYTES = 32
 SFTP_PORT_ENV = "HUBOPS_SFTP_PORT"
 SFTP_HOST_KEY_ENV = "HUBOPS_SFTP_HOST_KEY"
+VIEWER_TOKEN_ENV = "HUBOPS_VIEWER_TOKEN"
+SMTP_URL_ENV = "HUBOPS_SMTP_URL"
+MAIL_FROM_ENV = "HUBOPS_MAIL_FROM"
+PUBLIC_URL_ENV = "HUBOPS_PUBLIC_URL"
+CATALOG_ENV = "HUBOPS_CATALOG"
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
@@ -44,6 +49,13 @@ class RuntimeSettings:
     sftp_port: int | None = None
     sftp_host: str = "127.0.0.1"
     sftp_host_key_file: Path | None = None
+    # The console: a read-only token, where invitations are sent from and link to, and the
+    # partner catalog whose categories the tenant page groups partners by.
+    viewer_token: str | None = field(default=None, repr=False)
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "hubops@localhost"
+    public_url: str = "http://127.0.0.1:8080"
+    catalog_file: Path | None = None
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> RuntimeSettings:
@@ -61,6 +73,11 @@ class RuntimeSettings:
             master_key=parse_master_key(os.environ.get(MASTER_KEY_ENV)),
             sftp_port=parse_port(os.environ.get(SFTP_PORT_ENV), SFTP_PORT_ENV),
             sftp_host_key_file=Path(host_key) if host_key else None,
+            viewer_token=_env(VIEWER_TOKEN_ENV),
+            smtp_url=_env(SMTP_URL_ENV),
+            mail_from=_env(MAIL_FROM_ENV) or cls.mail_from,
+            public_url=(_env(PUBLIC_URL_ENV) or cls.public_url).rstrip("/"),
+            catalog_file=Path(catalog) if (catalog := _env(CATALOG_ENV)) else None,
         )
 
     def key_file(self) -> Path:
@@ -77,6 +94,11 @@ class RuntimeSettings:
     def host_key_file(self) -> Path:
         """The SFTP host key: HUBOPS_SFTP_HOST_KEY, else one generated beside the database."""
         return self.sftp_host_key_file or self.data_dir() / "sftp_host_key"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
 
 
 def parse_port(raw: str | None, source: str) -> int | None:

@@ -2,7 +2,8 @@
 
 A tenant's state is its `resources` rows, with what is derived from them:
 `secret_values` (the sealed secrets), `api_tokens` (hashes, and the columns
-the Partner API authenticates by) and `webhook_secret_history`; its audit
+the Partner API authenticates by), `webhook_secret_history` and the
+back-office users (`console.users`: who may log in); its audit
 trail is `change_sets`. Every write to these goes through this module (the
 derived tables by `derived`, which it calls), in a transaction that claims
 the tenant's next revision: `apply_change_set`
@@ -42,6 +43,7 @@ from hubops.runtime.api_models import (
     TenantOut,
 )
 from hubops.runtime.changes import Outcome, evaluate
+from hubops.runtime.console import users
 from hubops.runtime.cursors import NumberKeyset
 from hubops.runtime.db import reading, writing
 from hubops.runtime.errors import InvalidChange, StaleRevision, TenantNotFound
@@ -71,7 +73,7 @@ def read_tenant(engine: Engine, name: str) -> TenantOut:
         row = conn.execute(select(tenants).where(tenants.c.name == name)).first()
         if row is None:
             raise TenantNotFound()
-        state = _load_state(conn, row.id)
+        state = users.with_status(conn, row.id, _load_state(conn, row.id))
         pending = connections.pending_retailers(conn, row.id)
     last = None
     if row.last_applied_at is not None:
@@ -122,6 +124,7 @@ def apply_in(
         _write_resources(conn, tenant_id, current, outcome)
         derived.write_secrets(conn, keys, tenant, tenant_id, outcome)
         derived.write_tokens(conn, tenant_id, current, outcome, now)
+        users.apply_admins(conn, tenant_id, current, outcome.state)
         if CONNECTIONS_ADDRESS in outcome.touched:
             connections.apply_decisions(
                 conn,

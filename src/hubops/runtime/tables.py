@@ -335,3 +335,62 @@ retailer_connections = Table(
 )
 
 orders.append_column(Column("retailer", String(100), nullable=True))
+
+# --- the console -----------------------------------------------------------------------------
+
+# The back-office users are the tenant's `admin/EMAIL` resources; this is what the runtime
+# keeps beside them: the password (an argon2id hash) and the invitation (only its SHA-256).
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(254), primary_key=True),
+    Column("password_hash", String(200), nullable=True),  # None: pending
+    Column("activated_at", UtcDateTime, nullable=True),
+    Column("invite_wanted", Boolean, nullable=False),  # an invitation is yet to be sent
+    Column("invite_hash", String(64), nullable=True, unique=True),
+    Column("invite_expires_at", UtcDateTime, nullable=True),
+)
+
+# A session is known by its cookie's SHA-256. An admin's session names its user, so removing
+# the user (the admin left the manifests) removes its sessions with it.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),  # operator | viewer | admin
+    Column("name", String(254), nullable=False),  # the admin token's name, or the e-mail
+    Column("tenant_id", Integer, nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "email"],
+        ["console_users.tenant_id", "console_users.email"],
+        ondelete="CASCADE",
+        name="fk_console_sessions_user",
+    ),
+)
+
+# Failed logins, by account and by address, for the lockout; older than its window: purged.
+console_login_failures = Table(
+    "console_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_console_login_failures_key", "key", "at"),
+)
+
+# The last `hubops plan --report` of each tenant: what the plan would change, and when.
+plan_reports = Table(
+    "plan_reports",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("creates", Integer, nullable=False),
+    Column("updates", Integer, nullable=False),
+    Column("deletes", Integer, nullable=False),
+)

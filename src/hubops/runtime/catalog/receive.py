@@ -33,6 +33,7 @@ from hubops.runtime.errors import PayloadTooLarge, UnsupportedMediaType
 STREAMED = (
     re.compile(r"^/v1/stores/[^/]+/catalog/uploads/?$"),
     re.compile(r"^/admin/v1/tenants/[^/]+/stores/[^/]+/catalog/uploads/?$"),
+    re.compile(r"^/console/tenants/[^/]+/uploads/?$"),  # a form; bounded by the console
 )
 WRITE_CHUNK = 256 * 1024
 
@@ -107,19 +108,19 @@ FileNameHeader = Annotated[str | None, Header(alias="Upload-Filename")]
 
 
 @dataclass(frozen=True)
-class _Options:
+class Options:
     """How the sender asks a file to be taken: its mode, and its own name."""
 
     mode: Mode
     file_name: str | None
 
 
-def _file_options(mode: ModeQuery = "replace", upload_filename: FileNameHeader = None) -> _Options:
-    return _Options(mode, upload_filename)
+def _file_options(mode: ModeQuery = "replace", upload_filename: FileNameHeader = None) -> Options:
+    return Options(mode, upload_filename)
 
 
 # A route's parameters `mode` (query) and `Upload-Filename` (header), as one dependency.
-FileOptions = Annotated[_Options, Depends(_file_options)]
+FileOptions = Annotated[Options, Depends(_file_options)]
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,13 @@ async def accept_upload(
     """Spool the body, record the upload and hand it to the processor."""
     kind = _content_type(request)
     path = await spool(request)
+    return await hand_over(request, engine, into, path, kind, options)
+
+
+async def hand_over(
+    request: Request, engine: Engine, into: Into, path: Path, kind: str, options: FileOptions
+) -> Upload:
+    """Record a spooled file as `processing` and hand it to the processor, which deletes it."""
     name = clean_file_name(options.file_name)
     upload = NewUpload(into.tenant_id, into.store, into.source, name, kind, options.mode)
     try:
