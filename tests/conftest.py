@@ -20,7 +20,7 @@ from hubops.cli import run
 from hubops.manifest.secrets import encrypt
 from hubops.tokens import new_token, new_webhook_secret
 
-pytest_plugins = ["partner_env"]
+pytest_plugins = ["partner_env", "console_env"]
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -105,7 +105,9 @@ def test_every_operation_has_its_short_stable_operation_id(document: dict[str, A
 
 def test_every_body_can_be_refused_in_the_error_shape(document: dict[str, Any]) -> None:
     with_body = [(m, p, op) for m, p, op in operations(document) if "requestBody" in op]
-    assert len(with_body) == 9  # with the two catalog file uploads, connection requests, plan reports
+    assert (
+        len(with_body) == 9
+    )  # with the two catalog file uploads, connection requests, plan reports
     for method, path, op in with_body:
         for status in ("400", "413", "415", "422"):
             schema = op["responses"][status]["content"]["application/json"]["schema"]

@@ -52,6 +52,7 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
         settings,
         sftp_host=host,
         sftp_port=sftp_port if sftp_port is not None else settings.sftp_port,
+        public_url=settings.public_url or f"http://{host}:{port}",
     )
     app = create_app(settings)
     names = ", ".join(sorted(settings.admin_tokens))

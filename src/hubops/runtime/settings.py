@@ -54,7 +54,7 @@ class RuntimeSettings:
     viewer_token: str | None = field(default=None, repr=False)
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "hubops@localhost"
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str | None = None  # None: where `hubops serve` listens
     catalog_file: Path | None = None
 
     @classmethod
@@ -76,7 +76,7 @@ class RuntimeSettings:
             viewer_token=_env(VIEWER_TOKEN_ENV),
             smtp_url=_env(SMTP_URL_ENV),
             mail_from=_env(MAIL_FROM_ENV) or cls.mail_from,
-            public_url=(_env(PUBLIC_URL_ENV) or cls.public_url).rstrip("/"),
+            public_url=public.rstrip("/") if (public := _env(PUBLIC_URL_ENV)) else None,
             catalog_file=Path(catalog) if (catalog := _env(CATALOG_ENV)) else None,
         )
 

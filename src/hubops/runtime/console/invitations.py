@@ -23,6 +23,7 @@ from hubops.runtime.settings import SMTP_URL_ENV
 from hubops.runtime.tables import console_users, tenants
 
 log = logging.getLogger("hubops.console")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # `hubops serve`'s default address
 
 
 def invite_link(public_url: str, token: str) -> str:
@@ -38,7 +39,7 @@ def _message(runtime: Runtime, tenant: str, invitation: users.Invitation) -> Ema
     message.set_content(
         f"You are an admin of {tenant}. Set your password (at least {users.MIN_PASSWORD} "
         f"characters) within {days} days here:\n\n"
-        f"{invite_link(runtime.settings.public_url, invitation.token)}\n\n"
+        f"{invite_link(runtime.settings.public_url or DEFAULT_PUBLIC_URL, invitation.token)}\n\n"
         "The link works once. If you did not expect this e-mail, ignore it.\n"
     )
     return message
