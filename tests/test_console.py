@@ -9,7 +9,9 @@ into tests/artefacts/, and no page may show a secret value of the examples.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,8 @@ from playwright.sync_api import Page, expect
 
 from catalog_files import csv_file
 from console_env import (
+    DEMO_KEY,
+    REPO,
     VIEWER_TOKEN,
     MailSink,
     apply_examples,
@@ -29,7 +33,7 @@ from console_env import (
     shoot,
     start_server,
 )
-from runtime_server import CI_TOKEN, Changes, Server, create, fingerprint_key, post
+from runtime_server import CI_TOKEN, HUBOPS, Changes, Server, create, fingerprint_key, post
 from webhook_receiver import Receiver
 
 HTML_NAME = '<img src=x onerror="alert(1)"> Hooks & <b>Grill</b>'
@@ -333,3 +337,47 @@ def test_the_lockout_after_five_failed_logins(
         shoot(page, "lockout")
     finally:
         server.stop()
+
+
+def _plan_report(console: Console) -> None:
+    env = {**os.environ, "HUBOPS_ADMIN_TOKEN": CI_TOKEN, "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
+    done = subprocess.run(
+        [HUBOPS, "plan", "examples/tenants", "--report", "--runtime", console.base],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Reported 3 tenant(s) to the runtime." in done.stderr
+
+
+def test_plan_report_shows_drift_on_the_tenants_page(console: Console, page: Page) -> None:
+    """Last in the module: it changes an example tenant behind git's back."""
+    _plan_report(console)
+    log_in_with_token(page, console.base, VIEWER_TOKEN)
+    for name in ("acme-burgers", "bella-pizza", "harbor-cafe"):
+        expect(page.locator(f'tr[data-tenant="{name}"] .drift')).to_contain_text("in sync")
+        expect(page.locator(f'tr[data-tenant="{name}"] .drift')).to_contain_text("checked 20")
+    expect(page.locator('tr[data-tenant="hooks"] .drift')).to_have_text("not reported")
+
+    live = console.live("harbor-cafe")
+    state = live["state"]
+    assert isinstance(state, dict) and isinstance(live["revision"], int)
+    body = {**state["tenant/harbor-cafe"], "displayName": "Renamed behind git's back"}
+    changed = post(
+        console.admin,
+        "harbor-cafe",
+        live["revision"],
+        [{"address": "tenant/harbor-cafe", "action": "update", "body": body}],
+    )
+    assert changed.status_code == 200, changed.text
+    page.reload()
+    drift = page.locator('tr[data-tenant="harbor-cafe"] .drift')
+    expect(drift).to_contain_text("changed since the check")
+    _plan_report(console)
+    page.reload()
+    expect(drift).to_contain_text("drifted")
+    expect(page.locator('tr[data-tenant="acme-burgers"] .drift')).to_contain_text("in sync")
+    shoot(page, "tenants-drift")

@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -24,6 +25,7 @@ import httpx
 
 from hubops.errors import ChangeRejected, RuntimeClientError, StaleStateError, UsageError
 from hubops.live import LiveTenant
+from hubops.plan.model import Counts
 from hubops.plan.parts import ChangeSetTooLarge, encode, split
 
 RUNTIME_ENV = "HUBOPS_RUNTIME"
@@ -280,6 +282,18 @@ class RuntimeClient:
             _, message, _ = self._error(response)
             raise ChangeRejected(f"the runtime rejected the changes for tenant {name}: {message}")
         self._expect(response, status)
+
+    async def report_plan(self, name: str, revision: int, counts: Counts) -> bool:
+        """Tell the runtime what a plan found for the tenant; False when it holds no such one."""
+        response = await self._request(
+            "POST",
+            f"/admin/v1/tenants/{_segment(name)}/plan-report",
+            json={"revision": revision, **asdict(counts)},
+        )
+        if response.status_code == 404:
+            return False
+        self._expect(response, 200)
+        return True
 
     # --- catalog files -----------------------------------------------------------------
 

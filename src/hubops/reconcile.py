@@ -85,6 +85,8 @@ class Planned:
     plan: Plan
     project: Project
     live: dict[str, LiveTenant]
+    # Tenants whose counts were reported to the runtime (`plan --report`).
+    reported: list[str] = field(default_factory=list)
 
 
 async def make_plan(
@@ -128,10 +130,22 @@ async def plan(
     catalog: Path | None = None,
     names: list[str] | None = None,
     progress: Progress = no_progress,
+    report: bool = False,
 ) -> Planned:
-    """`make_plan` against the runtime `runtime` names (a URL, or a SQLite file)."""
+    """`make_plan` against the runtime `runtime` names (a URL, or a SQLite file).
+
+    With `report`, each tenant's counts go to the runtime (which the console shows as
+    drifted or in sync); a tenant the runtime does not hold yet has nothing to report on.
+    """
     async with RuntimeClient.open(runtime) as client:
-        return await make_plan(client, root, catalog, names, progress)
+        planned = await make_plan(client, root, catalog, names, progress)
+        if report:
+            held = [t for t in planned.plan.tenants if t.base_revision > 0]
+            sent = await asyncio.gather(
+                *(client.report_plan(t.name, t.base_revision, t.counts) for t in held)
+            )
+            planned.reported = [t.name for t, ok in zip(held, sent, strict=True) if ok]
+        return planned
 
 
 @dataclass

@@ -52,6 +52,11 @@ def write_atomically(path: Path, text: str) -> None:
     is_flag=True,
     help="Exit 2 when there are changes (0: none, 1: error).",
 )
+@click.option(
+    "--report",
+    is_flag=True,
+    help="Also send each tenant's counts to the runtime, for the console's tenants page.",
+)
 @changed_since_option
 @shard_option
 @runtime_option
@@ -63,6 +68,7 @@ def plan_command(
     out: Path | None,
     fmt: str,
     detailed_exitcode: bool,
+    report: bool,
     changed_since: str | None,
     shard: str | None,
     runtime: str,
@@ -70,7 +76,7 @@ def plan_command(
 ) -> int:
     """Show what `apply` would change in the runtime for the tenants under ROOT."""
     names = selected_tenants(root, catalog, tenants, changed_since, shard)
-    planned = asyncio.run(reconcile.plan(runtime, root, catalog, names, stage_progress))
+    planned = asyncio.run(reconcile.plan(runtime, root, catalog, names, stage_progress, report))
     echo_diagnostics(planned.project.warnings, err=True, summary=False)
     plan = planned.plan
     if out is not None:
@@ -83,4 +89,6 @@ def plan_command(
         click.echo(render_text(plan, color=use_color(no_color)), nl=False)
     if out is not None and fmt != "json":
         click.echo(f"Saved the plan to {out}; apply it with `hubops apply {out}`.", err=True)
+    if report:
+        click.echo(f"Reported {len(planned.reported)} tenant(s) to the runtime.", err=True)
     return 2 if detailed_exitcode and plan.counts.total else 0

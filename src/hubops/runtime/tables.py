@@ -390,7 +390,7 @@ plan_reports = Table(
     Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
     Column("checked_at", UtcDateTime, nullable=False),
     Column("revision", Integer, nullable=False),
-    Column("creates", Integer, nullable=False),
-    Column("updates", Integer, nullable=False),
-    Column("deletes", Integer, nullable=False),
+    Column("add", Integer, nullable=False),
+    Column("change", Integer, nullable=False),
+    Column("destroy", Integer, nullable=False),
 )

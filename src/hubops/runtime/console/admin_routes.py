@@ -51,9 +51,9 @@ class PlanReportIn(BaseModel):
     """What `hubops plan --report` found for the tenant at the revision it planned from."""
 
     revision: int = Field(ge=0)
-    creates: int = Field(ge=0)
-    updates: int = Field(ge=0)
-    deletes: int = Field(ge=0)
+    add: int = Field(ge=0)
+    change: int = Field(ge=0)
+    destroy: int = Field(ge=0)
 
 
 class PlanReportOut(PlanReportIn):

@@ -43,7 +43,7 @@ class TenantRow:
     inactive: int
     last_applied_at: datetime | None
     last_applied_by: str | None
-    drift: str | None  # "drifted" | "in sync" | None (never reported)
+    drift: str | None  # "drifted" | "in sync" | "changed since the check" | None: not reported
     checked_at: datetime | None
 
 
@@ -128,9 +128,10 @@ def _row(conn: Connection, tenant: Any, state: State) -> TenantRow:
     report = conn.execute(select(plan_reports).where(plan_reports.c.tenant_id == tenant.id)).first()
     drift = None
     if report is not None:
-        changed = report.creates + report.updates + report.deletes
-        stale = report.revision != tenant.revision
-        drift = "drifted" if changed or stale else "in sync"
+        if report.revision != tenant.revision:
+            drift = "changed since the check"
+        else:
+            drift = "drifted" if report.add + report.change + report.destroy else "in sync"
     tenant_body = state.get(f"tenant/{tenant.name}", {})
     return TenantRow(
         name=tenant.name,

@@ -69,9 +69,9 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer, nullable=False),
         sa.Column("checked_at", _UTC, nullable=False),
         sa.Column("revision", sa.Integer, nullable=False),
-        sa.Column("creates", sa.Integer, nullable=False),
-        sa.Column("updates", sa.Integer, nullable=False),
-        sa.Column("deletes", sa.Integer, nullable=False),
+        sa.Column("add", sa.Integer, nullable=False),
+        sa.Column("change", sa.Integer, nullable=False),
+        sa.Column("destroy", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", name="pk_plan_reports"),
         _tenant_fk("plan_reports"),
     )
