@@ -166,6 +166,16 @@ def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comple
             ("--db", "postgresql+psycopg2://nobody:pw-hidden@127.0.0.1:1/none"),
             "cannot open the database postgresql+psycopg2://nobody:***@127.0.0.1:1/none",
         ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_SMTP_URL": "https://mail:pw-hidden@host"},
+            (),
+            "HUBOPS_SMTP_URL must be smtp://HOST:PORT or smtp+starttls://HOST:PORT",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_CATALOG": "no-such-catalog.yaml"},
+            (),
+            "HUBOPS_CATALOG: no-such-catalog.yaml: partner catalog not found",
+        ),
     ],
 )
 def test_serve_refuses_to_start_with_one_clear_sentence(

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -74,7 +75,7 @@ class RuntimeSettings:
             sftp_port=parse_port(os.environ.get(SFTP_PORT_ENV), SFTP_PORT_ENV),
             sftp_host_key_file=Path(host_key) if host_key else None,
             viewer_token=_env(VIEWER_TOKEN_ENV),
-            smtp_url=_env(SMTP_URL_ENV),
+            smtp_url=parse_smtp_url(_env(SMTP_URL_ENV)),
             mail_from=_env(MAIL_FROM_ENV) or cls.mail_from,
             public_url=public.rstrip("/") if (public := _env(PUBLIC_URL_ENV)) else None,
             catalog_file=Path(catalog) if (catalog := _env(CATALOG_ENV)) else None,
@@ -99,6 +100,24 @@ class RuntimeSettings:
 def _env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+def parse_smtp_url(url: str | None) -> str | None:
+    """An smtp:// or smtp+starttls:// URL with a host; the URL itself is never echoed
+    (it may carry a password)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    try:
+        port_ok = (parts.port or 25) > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if parts.scheme not in ("smtp", "smtp+starttls") or not parts.hostname or not port_ok:
+        raise RuntimeConfigError(
+            f"{SMTP_URL_ENV} must be smtp://HOST:PORT or smtp+starttls://HOST:PORT "
+            "(optionally with USER:PASSWORD@ before the host)"
+        )
+    return url
 
 
 def parse_port(raw: str | None, source: str) -> int | None:

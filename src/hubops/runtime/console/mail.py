@@ -13,27 +13,11 @@ import ssl
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from hubops.runtime.settings import SMTP_URL_ENV, RuntimeConfigError
-
 TIMEOUT_SECONDS = 20
 
 
 class MailNotSent(Exception):
     """The SMTP server could not be reached or refused the message (no details kept)."""
-
-
-def check_url(url: str) -> None:
-    """RuntimeConfigError unless `url` is an smtp:// or smtp+starttls:// URL with a host."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme not in ("smtp", "smtp+starttls") or not parts.hostname or port == -1:
-        raise RuntimeConfigError(
-            f"{SMTP_URL_ENV} must be smtp://HOST:PORT or smtp+starttls://HOST:PORT "
-            "(optionally with USER:PASSWORD@ before the host)"
-        )
 
 
 def send(url: str, message: EmailMessage) -> None:
