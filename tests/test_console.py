@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,11 @@ def test_an_operator_sees_every_page_with_the_admin_apis_figures(
     shoot(page, "tenants")
 
     texts = [page.content()]
-    page.goto(f"{console.base}/console/tenants/acme-burgers")
+    answer = page.goto(f"{console.base}/console/tenants/acme-burgers")
+    assert answer is not None and answer.status == 200
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["referrer-policy"] == "same-origin"
     state = console.live("acme-burgers")["state"]
     assert isinstance(state, dict)
     tokens = sorted(a.split("/", 1)[1] for a in state if a.startswith("token/"))
@@ -381,3 +386,31 @@ def test_plan_report_shows_drift_on_the_tenants_page(console: Console, page: Pag
     expect(drift).to_contain_text("drifted")
     expect(page.locator('tr[data-tenant="acme-burgers"] .drift')).to_contain_text("in sync")
     shoot(page, "tenants-drift")
+
+
+def test_without_smtp_the_runtime_says_so_and_sends_once_it_has_one(
+    tmp_path: Path, mail_sink: MailSink
+) -> None:
+    server = start_server(tmp_path, None)
+    try:
+        with server.client() as admin:
+            changes = Changes(tenant="quiet", key=fingerprint_key(admin))
+            applied = post(
+                admin,
+                "quiet",
+                0,
+                [*changes.bootstrap(), create("admin/boss@quiet.example", {"role": "owner"})],
+            )
+            assert applied.status_code == 200, applied.text
+        deadline = time.monotonic() + 10
+        while "invitations cannot be sent" not in server.logs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "invitations cannot be sent: HUBOPS_SMTP_URL is not set" in server.logs()
+        server.stop()
+        server.extra_env["HUBOPS_SMTP_URL"] = mail_sink.url
+        server.start()  # the same database: the invitation still waits, and goes out now
+        link = mail_sink.link("boss@quiet.example")
+        assert link.startswith(f"{server.url}/console/invite/")
+        assert "/console/invite/" not in server.logs()
+    finally:
+        server.stop()

@@ -3,7 +3,8 @@
 `apply_admins` only marks an admin as wanting an invitation, inside the
 change set's transaction; `send_due` runs afterwards, in a worker thread
 (never on the event loop, never inside the apply), claims each wanted
-invitation with a fresh one-time token and e-mails the link. Without
+invitation with a fresh one-time token and e-mails the link (one the SMTP
+server did not take is wanted again, for the next change set or start). Without
 `HUBOPS_SMTP_URL` it logs that invitations cannot be sent and leaves them
 wanted; the link itself is never logged.
 """
@@ -65,6 +66,7 @@ def send_due(runtime: Runtime) -> int:
         try:
             mail.send(url, _message(runtime, tenant, invitation))
         except mail.MailNotSent:
+            users.want_again(runtime.engine, invitation)
             log.warning("an invitation to an admin of %s could not be sent over SMTP", tenant)
             continue
         log.info("sent an invitation to an admin of %s", tenant)

@@ -149,6 +149,16 @@ def claim_invitations(engine: Engine, now: datetime) -> list[Invitation]:
     return claimed
 
 
+def want_again(engine: Engine, invitation: Invitation) -> None:
+    """An invitation that could not be sent is wanted again (sent at the next chance)."""
+    with writing(engine) as conn:
+        conn.execute(
+            update(console_users)
+            .where(console_users.c.invite_hash == _digest(invitation.token))
+            .values(invite_wanted=True, invite_hash=None, invite_expires_at=None)
+        )
+
+
 def invited(engine: Engine, token: str, now: datetime) -> tuple[int, str] | None:
     """(tenant id, e-mail) of a valid, unused invitation token; None otherwise."""
     with reading(engine) as conn:
