@@ -13,13 +13,16 @@ import asyncio
 import base64
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from console_env import MailSink
+from hubops import utc
 from hubops.runtime.app import create_app
+from hubops.runtime.console import sessions
 from hubops.runtime.settings import RuntimeSettings, sqlite_url
 from runtime_server import Changes, create
 from test_runtime_inprocess import pg_url  # noqa: F401  (the PostgreSQL fixture)
@@ -109,3 +112,16 @@ def test_invitation_login_and_removal_on_each_database(db_url: str, mail_sink: M
             await _flow(client, mail_sink)
 
     asyncio.run(run())
+
+
+def test_a_session_ends_after_twelve_hours_and_at_logout(tmp_path: Path) -> None:
+    settings = RuntimeSettings(db_url=sqlite_url(tmp_path / "s.db"), admin_tokens={"a": TOKEN})
+    engine = create_app(settings).state.runtime.engine
+    started = utc.now() - timedelta(hours=sessions.SESSION_HOURS)
+    cookie = sessions.start(engine, "operator", "a", None, started)
+    assert sessions.find(engine, cookie, started + timedelta(hours=11, minutes=59)) is not None
+    assert sessions.find(engine, cookie, started + timedelta(hours=12)) is None
+    fresh = sessions.start(engine, "viewer", "viewer", None, utc.now())
+    assert sessions.find(engine, fresh, utc.now()) is not None
+    sessions.end(engine, fresh)
+    assert sessions.find(engine, fresh, utc.now()) is None

@@ -42,8 +42,9 @@ class Viewer:
 
     @property
     def title(self) -> str:
-        kinds = {"operator": "operator", "viewer": "viewer (read-only)", "admin": "admin"}
-        return f"{self.session.name} · {kinds[self.session.kind]}"
+        if self.session.kind == "viewer":
+            return "viewer (read-only)"
+        return f"{self.session.name} · {self.session.kind}"
 
 
 def current(request: Request, runtime: RuntimeDep) -> Viewer:

@@ -181,7 +181,7 @@ async def upload(
         except ValueError:
             return await _upload_refused(request, runtime, viewer, access, "at most 20 MiB")
     into = receive.Into(access.tenant_id, str(store), "manual", uploads.admin_prefix(access.name))
-    options = receive.Options(mode, file.filename)  # type: ignore[arg-type]
+    options = receive.Options("update" if mode == "update" else "replace", file.filename)
     await receive.hand_over(request, runtime.engine, into, path, kind, options)
     return _back(f"{PREFIX}/tenants/{access.name}/uploads", "uploaded")
 
