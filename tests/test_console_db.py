@@ -11,20 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import re
+import ssl
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from console_env import MailSink
 from hubops import utc
 from hubops.runtime.app import create_app
 from hubops.runtime.console import sessions
 from hubops.runtime.settings import RuntimeSettings, sqlite_url
-from runtime_server import Changes, create
+from runtime_server import Changes, create, free_port
 from test_runtime_inprocess import pg_url  # noqa: F401  (the PostgreSQL fixture)
 
 TOKEN = "console-db-admin-token"
@@ -125,3 +134,91 @@ def test_a_session_ends_after_twelve_hours_and_at_logout(tmp_path: Path) -> None
     assert sessions.find(engine, fresh, utc.now()) is not None
     sessions.end(engine, fresh)
     assert sessions.find(engine, fresh, utc.now()) is None
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = utc.now()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_an_invitation_over_starttls_with_a_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # trust the sink's certificate
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+    logins: list[str] = []
+
+    def authenticator(_s: Any, _sess: Any, _env: Any, _mech: str, auth: Any) -> AuthResult:
+        logins.append(auth.login.decode())
+        return AuthResult(success=auth.password == b"smtp-pass-9")
+
+    sink = MailSink()
+    sink.controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
+    sink.controller.start()
+    try:
+        port = sink.controller.port
+        settings = RuntimeSettings(
+            db_url=sqlite_url(tmp_path / "state.db"),
+            admin_tokens={"admin": TOKEN},
+            smtp_url=f"smtp+starttls://hub%40mail:smtp-pass-9@127.0.0.1:{port}",
+            public_url="http://runtime",
+        )
+
+        async def run() -> None:
+            transport = httpx.ASGITransport(app=create_app(settings))
+            async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+                admin = {"Authorization": f"Bearer {TOKEN}"}
+                fp = await client.get("/admin/v1/fingerprint-key", headers=admin)
+                changes = [
+                    *Changes(tenant="acme", key=base64.b64decode(fp.json()["key"])).bootstrap(),
+                    create(f"admin/{EMAIL}", {"role": "owner"}),
+                ]
+                applied = await client.post(
+                    "/admin/v1/tenants/acme/changes",
+                    json={"baseRevision": 0, "changes": changes},
+                    headers=admin,
+                )
+                assert applied.status_code == 200, applied.text
+
+        asyncio.run(run())
+        assert sink.link(EMAIL).startswith("http://runtime/console/invite/")
+        assert logins == ["hub@mail"]
+    finally:
+        sink.controller.stop()
