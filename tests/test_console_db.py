@@ -222,3 +222,30 @@ def test_an_invitation_over_starttls_with_a_login(
         assert logins == ["hub@mail"]
     finally:
         sink.controller.stop()
+
+
+def test_the_lockout_counts_per_account_and_per_address(tmp_path: Path) -> None:
+    settings = RuntimeSettings(
+        db_url=sqlite_url(tmp_path / "state.db"), admin_tokens={"admin": TOKEN}
+    )
+    app = create_app(settings)
+
+    async def attempt(address: str, **fields: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+            form = await client.get("/console/login")
+            answer = await client.post("/console/login", data={"csrf": _form_csrf(form), **fields})
+            return answer.status_code
+
+    async def run() -> None:
+        wrong = {"email": EMAIL, "password": "not the password"}
+        # One account, five addresses: the account is locked, wherever the next try comes from.
+        assert [await attempt(f"10.0.0.{n}", **wrong) for n in range(5)] == [401] * 5
+        assert await attempt("10.0.0.9", **wrong) == 429
+        # One address, five accounts: the address is locked, even for the right admin token.
+        for n in range(5):
+            assert await attempt("10.0.1.1", email=f"u{n}@x.example", password="p") == 401
+        assert await attempt("10.0.1.1", token=TOKEN) == 429
+        assert await attempt("10.0.1.2", token=TOKEN) == 303
+
+    asyncio.run(run())
