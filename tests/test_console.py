@@ -142,6 +142,17 @@ def test_an_operator_sees_every_page_with_the_admin_apis_figures(
             page.goto(f"{console.base}/console/tenants/{tenant}{path}")
             expect(page.locator("h1")).to_be_visible()
             texts.append(page.content())
+        state = console.live(tenant)["state"]
+        assert isinstance(state, dict)
+        page.goto(f"{console.base}/console/tenants/{tenant}/users")
+        admins = sorted(a.split("/", 1)[1] for a in state if a.startswith("admin/"))
+        shown = page.locator("#users tbody tr[data-email]")
+        assert sorted(shown.evaluate_all("rs => rs.map(r => r.dataset.email)")) == admins
+        page.goto(f"{console.base}/console/tenants/{tenant}/connections")
+        found = console.admin.get(f"/admin/v1/tenants/{tenant}/connections").json()["items"]
+        shown = page.locator("#connections tbody tr[data-retailer]")
+        retailers = shown.evaluate_all("rs => rs.map(r => r.dataset.retailer)")
+        assert retailers == [c["retailer"]["id"] for c in found]
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{console.base}/console/tenants/acme-burgers")
     shoot(page, "tenant-phone")

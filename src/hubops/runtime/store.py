@@ -73,7 +73,7 @@ def read_tenant(engine: Engine, name: str) -> TenantOut:
         row = conn.execute(select(tenants).where(tenants.c.name == name)).first()
         if row is None:
             raise TenantNotFound()
-        state = users.with_status(conn, row.id, _load_state(conn, row.id))
+        state = users.with_status(conn, row.id, load_state(conn, row.id))
         pending = connections.pending_retailers(conn, row.id)
     last = None
     if row.last_applied_at is not None:
@@ -92,7 +92,8 @@ def read_tenant(engine: Engine, name: str) -> TenantOut:
     )
 
 
-def _load_state(conn: Connection, tenant_id: int) -> State:
+def load_state(conn: Connection, tenant_id: int) -> State:
+    """The tenant's resources as stored (no informational fields), in the caller's snapshot."""
     rows = conn.execute(
         select(resources.c.address, resources.c.body)
         .where(resources.c.tenant_id == tenant_id)
@@ -118,7 +119,7 @@ def apply_in(
     """`apply_change_set` inside the caller's write transaction, which any error rolls back."""
     try:
         tenant_id, revision = _claim_revision(conn, tenant, change_set.baseRevision)
-        current = _load_state(conn, tenant_id)
+        current = load_state(conn, tenant_id)
         outcome = evaluate(tenant, current, change_set.changes, keys.fingerprint_key)
         now = datetime.now(UTC)
         _write_resources(conn, tenant_id, current, outcome)

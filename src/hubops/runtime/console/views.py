@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from hubops.runtime import store
 from hubops.runtime.console import users
 from hubops.runtime.console.catalog import PartnerInfo
 from hubops.runtime.db import reading
@@ -98,13 +99,6 @@ class TenantPage:
     stores: list[str] = field(default_factory=list)
 
 
-def _state(conn: Connection, tid: int) -> State:
-    rows = conn.execute(
-        select(resources.c.address, resources.c.body).where(resources.c.tenant_id == tid)
-    )
-    return {r.address: r.body for r in rows}
-
-
 def _of(state: State, kind: str) -> list[tuple[str, str | None, dict[str, Any]]]:
     found = []
     for addr, body in sorted(state.items()):
@@ -116,8 +110,8 @@ def _of(state: State, kind: str) -> list[tuple[str, str | None, dict[str, Any]]]
 
 def _integration_names(state: State) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     grouped: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for name, store, body in _of(state, "integration"):
-        grouped[name].append((store or "", body))
+    for name, at, body in _of(state, "integration"):
+        grouped[name].append((at or "", body))
     return grouped
 
 
@@ -155,7 +149,7 @@ def tenant_rows(engine: Engine, only: int | None) -> list[TenantRow]:
         query = select(tenants).order_by(tenants.c.name)
         if only is not None:
             query = query.where(tenants.c.id == only)
-        return [_row(conn, t, _state(conn, t.id)) for t in conn.execute(query).all()]
+        return [_row(conn, t, store.load_state(conn, t.id)) for t in conn.execute(query).all()]
 
 
 def _integrations(state: State, partners: dict[str, PartnerInfo]) -> list[Integration]:
@@ -218,7 +212,7 @@ def tenant_page(
         tenant = conn.execute(select(tenants).where(tenants.c.name == name)).first()
         if tenant is None:
             return None
-        state = _state(conn, tenant.id)
+        state = store.load_state(conn, tenant.id)
         page = TenantPage(row=_row(conn, tenant, state))
         page.stores = [n for n, _, _ in _of(state, "store")]
         for item in _integrations(state, partners):
@@ -264,7 +258,7 @@ def admins(engine: Engine, tid: int) -> list[Admin]:
         known = users.statuses(conn, tid)
         return [
             Admin(name, body["role"], known.get(name, "pending"))
-            for name, _, body in _of(_state(conn, tid), "admin")
+            for name, _, body in _of(store.load_state(conn, tid), "admin")
         ]
 
 
@@ -285,12 +279,12 @@ def tenant_id_of(engine: Engine, name: str) -> int | None:
 
 def webhook_exists(engine: Engine, tid: int, name: str) -> bool:
     with reading(engine) as conn:
-        return f"webhook/{name}" in _state(conn, tid)
+        return f"webhook/{name}" in store.load_state(conn, tid)
 
 
 def stores(engine: Engine, tid: int) -> list[str]:
     with reading(engine) as conn:
-        return [n for n, _, _ in _of(_state(conn, tid), "store")]
+        return [n for n, _, _ in _of(store.load_state(conn, tid), "store")]
 
 
 def upload_history(engine: Engine, tid: int, limit: int = 100) -> list[Any]:
