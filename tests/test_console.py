@@ -303,6 +303,9 @@ def test_a_fresh_invitation_ends_the_old_link(console: Console, page: Page) -> N
     assert second != first
     page.goto(first)
     expect(page.locator("main")).to_contain_text("not valid")
+    log_in_with_token(page, console.base, VIEWER_TOKEN)
+    page.goto(f"{console.base}/console/tenants/acme-burgers/users")
+    expect(page.locator(f'tr[data-email="{email}"] .invitation')).to_contain_text("valid until")
     page.goto(second)
     expect(page.get_by_role("button", name="Set password")).to_be_visible()
     missing = console.admin.post("/admin/v1/tenants/acme-burgers/admins/nobody@acme.example/invite")

@@ -66,6 +66,16 @@ def statuses(conn: Connection, tenant_id: int) -> dict[str, Status]:
     return {r.email: ("active" if r.password_hash else "pending") for r in rows}
 
 
+def invitations_of(conn: Connection, tenant_id: int) -> dict[str, datetime | None]:
+    """Each pending admin's invitation: valid until when, or None while it waits to be sent."""
+    rows = conn.execute(
+        select(console_users.c.email, console_users.c.invite_expires_at).where(
+            console_users.c.tenant_id == tenant_id, console_users.c.password_hash.is_(None)
+        )
+    )
+    return {r.email: r.invite_expires_at for r in rows}
+
+
 def with_status(conn: Connection, tenant_id: int, state: State) -> State:
     """The state with `status` added to each admin body (informational, not managed)."""
     known = statuses(conn, tenant_id)

@@ -251,13 +251,15 @@ class Admin:
     email: str
     role: str
     status: users.Status
+    invitation_until: datetime | None  # a pending admin's link is valid until then
 
 
 def admins(engine: Engine, tid: int) -> list[Admin]:
     with reading(engine) as conn:
         known = users.statuses(conn, tid)
+        invited = users.invitations_of(conn, tid)
         return [
-            Admin(name, body["role"], known.get(name, "pending"))
+            Admin(name, body["role"], known.get(name, "pending"), invited.get(name))
             for name, _, body in _of(store.load_state(conn, tid), "admin")
         ]
 
