@@ -42,9 +42,8 @@ class Viewer:
 
     @property
     def title(self) -> str:
-        if self.session.kind == "viewer":
-            return "viewer (read-only)"
-        return f"{self.session.name} · {self.session.kind}"
+        labels = {"operator": "operator", "viewer": "read-only", "admin": "back office"}
+        return f"{self.session.name} · {labels[self.session.kind]}"
 
 
 def current(request: Request, runtime: RuntimeDep) -> Viewer:
