@@ -428,3 +428,28 @@ def test_without_smtp_the_runtime_says_so_and_sends_once_it_has_one(
         assert "/console/invite/" not in server.logs()
     finally:
         server.stop()
+
+
+def test_the_embedded_runtime_leaves_invitations_to_the_served_one(
+    tmp_path: Path, mail_sink: MailSink
+) -> None:
+    db = tmp_path / "state.db"
+    env = {**os.environ, "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
+    env.pop("HUBOPS_ADMIN_TOKEN", None)
+    done = subprocess.run(
+        [HUBOPS, "apply", "examples/tenants", "--auto-approve", "--runtime", str(db)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "invitation" not in done.stdout + done.stderr
+    before = mail_sink.count("ops@acme.example")
+    server = Server(tmp_path, f"sqlite:///{db}", extra_env={"HUBOPS_SMTP_URL": mail_sink.url})
+    try:
+        server.start()
+        assert mail_sink.link("ops@acme.example", after=before).startswith(server.url)
+    finally:
+        server.stop()

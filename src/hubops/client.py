@@ -114,6 +114,7 @@ def _embedded_transport(path: Path) -> tuple[httpx.AsyncBaseTransport, str]:
         db_url=sqlite_url(path),
         admin_tokens=tokens,
         master_key=parse_master_key(os.environ.get(MASTER_KEY_ENV)),
+        mails_invitations=False,
     )
     try:
         return httpx.ASGITransport(app=create_app(settings)), token

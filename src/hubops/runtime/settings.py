@@ -57,6 +57,9 @@ class RuntimeSettings:
     mail_from: str = "hubops@localhost"
     public_url: str | None = None  # None: where `hubops serve` listens
     catalog_file: Path | None = None
+    # False for the CLI's embedded runtime: it is no service, so invitations wait in the
+    # database for the `hubops serve` that opens it.
+    mails_invitations: bool = True
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> RuntimeSettings:

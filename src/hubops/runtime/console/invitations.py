@@ -6,7 +6,8 @@ change set's transaction; `send_due` runs afterwards, in a worker thread
 invitation with a fresh one-time token and e-mails the link (one the SMTP
 server did not take is wanted again, for the next change set or start). Without
 `HUBOPS_SMTP_URL` it logs that invitations cannot be sent and leaves them
-wanted; the link itself is never logged.
+wanted; the link itself is never logged. The CLI's embedded runtime sends
+nothing: its invitations wait for the `hubops serve` that opens the database.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def _message(runtime: Runtime, tenant: str, invitation: users.Invitation) -> Ema
 
 def send_due(runtime: Runtime) -> int:
     """Send every wanted invitation; the number sent. Blocking: run it in a thread."""
+    if not runtime.settings.mails_invitations:
+        return 0
     url = runtime.settings.smtp_url
     if url is None:
         with reading(runtime.engine) as conn:
