@@ -24,20 +24,15 @@ from hubops.client import RuntimeClient, describe
 from hubops.errors import RuntimeClientError
 from hubops.live import LiveTenant
 from hubops.manifest.desired import TenantConfig
-from hubops.manifest.load import EncryptedFile, tenant_folders
+from hubops.manifest.load import EncryptedFile
 from hubops.manifest.models import Partner
-from hubops.manifest.project import Project, check_root, load_project, select_folders
+from hubops.manifest.project import Project, load_snapshot
+from hubops.manifest.snapshot import Snapshot, take_snapshot
 from hubops.plan.drift import Drift, drift
 from hubops.plan.guards import DestroyLimit, check_destroy, check_runtime, check_saved
 from hubops.plan.model import Plan, TenantPlan
-from hubops.plan.normalize import secrets_digest, tree_entry_addresses
-from hubops.plan.planner import (
-    build_plan,
-    change_set,
-    needs_values,
-    plan_tenant,
-    tenant_secret_files,
-)
+from hubops.plan.normalize import tree_entry_addresses
+from hubops.plan.planner import build_plan, change_set, needs_values, plan_tenant
 
 Stage = Literal["reading", "applying"]  # reading live state, applying change sets
 Advance = Callable[[], None]
@@ -56,7 +51,9 @@ def commit_from_env() -> str | None:
     return next((os.environ[name] for name in COMMIT_ENVS if os.environ.get(name)), None)
 
 
-def decrypt_when_changed(live: dict[str, LiveTenant]) -> Callable[[EncryptedFile], bool]:
+def decrypt_when_changed(
+    snapshot: Snapshot, live: dict[str, LiveTenant]
+) -> Callable[[EncryptedFile], bool]:
     """Decrypt a tenant's files unless the runtime recorded this exact content at its last apply."""
 
     @cache
@@ -64,7 +61,7 @@ def decrypt_when_changed(live: dict[str, LiveTenant]) -> Callable[[EncryptedFile
         record = live.get(folder.name)
         if record is None or record.secrets_digest is None:
             return False
-        return secrets_digest(tenant_secret_files(folder)) == record.secrets_digest
+        return snapshot.tenants[folder.name].secrets_digest == record.secrets_digest
 
     def wanted(file: EncryptedFile) -> bool:
         folder = file.path.parent
@@ -97,13 +94,14 @@ async def make_plan(
     progress: Progress = no_progress,
 ) -> Planned:
     """The plan of the tenants under `root` (or of `only`) against the runtime's live state."""
-    names = [f.name for f in select_folders(tenant_folders(check_root(root)), only)]
+    snapshot = await asyncio.to_thread(take_snapshot, root, catalog, only)
+    names = list(snapshot.tenants)
     with progress("reading", len(names)) as advance:
         key, live = await asyncio.gather(
             client.fingerprint_key(), client.get_tenants(names, advance)
         )
     project = await asyncio.to_thread(
-        load_project, root, catalog, names, decrypt_when_changed(live)
+        load_snapshot, snapshot, None, decrypt_when_changed(snapshot, live)
     )
     partners = catalog_partners(project)
     plan = build_plan(project.tenants, live, key, str(root), client.target, partners)
@@ -113,7 +111,7 @@ async def make_plan(
         t.name for t in plan.tenants if needs_values(t) and project.tenants[t.name].secrets is None
     ]
     if missing:
-        again = await asyncio.to_thread(load_project, root, catalog, missing, True)
+        again = await asyncio.to_thread(load_snapshot, snapshot, missing, True)
         project.tenants.update(again.tenants)
         replanned = {
             t.name: plan_tenant(project.tenants[t.name], live[t.name], key, partners)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubops.errors import UsageError
-from hubops.manifest.load import tenant_folders
+from hubops.manifest.snapshot import tenant_folders
 
 
 @dataclass

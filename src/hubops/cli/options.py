@@ -100,7 +100,7 @@ def selected_tenants(
     shard: str | None,
 ) -> list[str] | None:
     """Tenant names for this run (None: all), saying on stderr why when narrowed."""
-    from hubops.manifest.project import default_catalog
+    from hubops.manifest.snapshot import default_catalog
     from hubops.selection import select
 
     selection = select(root, catalog or default_catalog(root), tenants, changed_since, shard)

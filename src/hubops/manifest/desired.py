@@ -52,6 +52,9 @@ class TenantConfig:
     secrets: SecretValues | None
     sftp_users: dict[str, Sourced[SftpUser]] = field(default_factory=dict)
     connections: Sourced[RetailerConnections] | None = None
+    # From the snapshot the tenant was loaded from (`manifest.snapshot`): what apply records.
+    secrets_digest: str | None = None
+    config_digest: str | None = None
 
 
 Catalog = dict[str, Sourced[Partner]]

@@ -8,7 +8,7 @@ makes sense together (that is `validate`). Every document keeps its
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
@@ -97,8 +97,18 @@ class TenantSources:
     broken_secrets: bool = False
 
 
-def _read_text(path: Path, limit: int, what: str) -> str | Diagnostic:
-    """The file's text, read no further than `limit` bytes (a larger file is refused)."""
+Content = bytes | Diagnostic  # a file's bytes, or why they cannot be read
+
+
+def file_limit(path: Path) -> tuple[int, str]:
+    """How many bytes a file of the tenants root may hold, and what it is called in messages."""
+    if is_secrets_file(path):
+        return MAX_SECRETS_BYTES, "secrets file"
+    return MAX_MANIFEST_BYTES, "manifest file"
+
+
+def read_bounded(path: Path, limit: int, what: str) -> Content:
+    """The file's bytes, read no further than `limit` bytes (a larger file is refused)."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             return file_diag(path, f"is not a regular file; a {what} must be a plain file")
@@ -112,20 +122,27 @@ def _read_text(path: Path, limit: int, what: str) -> str | Diagnostic:
             f"is larger than {limit // (1024 * 1024)} MiB, the limit for a {what}; "
             "split its content over several files",
         )
+    return data
+
+
+def _decode(path: Path, content: Content) -> str | Diagnostic:
+    if isinstance(content, Diagnostic):
+        return content
     try:
-        return data.decode("utf-8")
+        return content.decode("utf-8")
     except UnicodeDecodeError:
         return file_diag(path, "is not UTF-8 text; save it as UTF-8")
 
 
 def _parse(
     path: Path,
-    limit: int = MAX_MANIFEST_BYTES,
-    what: str = "manifest file",
+    content: Content | None = None,
     precheck: Callable[[str], SyntaxProblem | None] | None = None,
 ) -> list[Any] | Diagnostic:
-    """Every document of the file, or a Diagnostic saying why it cannot be read."""
-    text = _read_text(path, limit, what)
+    """Every document of the file (`content`: its bytes as read before), or why it cannot be."""
+    if content is None:
+        content = read_bounded(path, *file_limit(path))
+    text = _decode(path, content)
     if isinstance(text, Diagnostic):
         return text
     problem = precheck(text) if precheck is not None else None
@@ -154,10 +171,12 @@ class ManifestFile:
     broken_kinds: set[str] = field(default_factory=set)  # "*" when the file did not parse
 
 
-def read_manifest_file(path: Path, kinds: dict[str, type[Document]]) -> ManifestFile:
+def read_manifest_file(
+    path: Path, kinds: dict[str, type[Document]], content: Content | None = None
+) -> ManifestFile:
     """Every well-formed document of a manifest file, and what is wrong with the others."""
     result = ManifestFile()
-    docs = _parse(path)
+    docs = _parse(path, content)
     if isinstance(docs, Diagnostic):
         result.diagnostics.append(docs)
         result.broken_kinds.add("*")
@@ -203,8 +222,10 @@ def _kind_problem(kind: object, kinds: dict[str, type[Document]], source: Source
     return source.diag(f'unknown kind "{kind}"{hint}', "kind")
 
 
-def read_secrets_file(path: Path) -> tuple[EncryptedFile | None, list[Diagnostic]]:
-    docs = _parse(path, MAX_SECRETS_BYTES, "secrets file", secrets_structure_problem)
+def read_secrets_file(
+    path: Path, content: Content | None = None
+) -> tuple[EncryptedFile | None, list[Diagnostic]]:
+    docs = _parse(path, content, secrets_structure_problem)
     if isinstance(docs, Diagnostic):
         return None, [docs]
     source = Source(display_path(path), 0)
@@ -222,12 +243,33 @@ def read_secrets_file(path: Path) -> tuple[EncryptedFile | None, list[Diagnostic
 
 
 def is_secrets_file(path: Path) -> bool:
-    return path.name.endswith(SECRETS_SUFFIX) and path.name != SOPS_CONFIG_NAME
+    """The one definition of a secrets file (the sops configuration is none, nor a dot-file)."""
+    return (
+        path.name.endswith(SECRETS_SUFFIX)
+        and path.name != SOPS_CONFIG_NAME
+        and not path.name.startswith(".")
+    )
+
+
+def tenant_files(folder: Path) -> list[Path]:
+    """The files of a tenant folder that loading reads: YAML, no dot-file, sorted."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if (p.is_symlink() or p.is_file())
+        and not p.name.startswith(".")
+        and p.suffix in (".yaml", ".yml")
+    )
+
+
+def escapes(path: Path, root: Path) -> bool:
+    """Whether `path` (through a link) leads out of the (resolved) tenants root."""
+    return not path.resolve().is_relative_to(root)
 
 
 def _outside(path: Path, root: Path, what: str) -> Diagnostic | None:
     """A link that leads out of the tenants root is refused, never followed and read."""
-    if path.resolve().is_relative_to(root):
+    if not escapes(path, root):
         return None
     return file_diag(
         path,
@@ -236,8 +278,15 @@ def _outside(path: Path, root: Path, what: str) -> Diagnostic | None:
     )
 
 
-def read_tenant_folder(folder: Path) -> TenantSources:
-    """Everything in one tenant folder of a tenants root (the folder's parent)."""
+def read_tenant_folder(
+    folder: Path, contents: Mapping[Path, Content] | None = None
+) -> TenantSources:
+    """Everything in one tenant folder of a tenants root (the folder's parent).
+
+    `contents` holds the bytes of its files as a snapshot read them, so a file
+    is read once; without it they are read here.
+    """
+    contents = contents or {}
     sources = TenantSources(name=folder.name, folder=folder)
     root = folder.parent.resolve()
     escape = _outside(folder, root, "folder")
@@ -245,12 +294,7 @@ def read_tenant_folder(folder: Path) -> TenantSources:
         sources.diagnostics.append(escape)
         sources.broken_kinds.add("*")
         return sources
-    files = sorted(
-        p
-        for p in folder.iterdir()
-        if (p.is_symlink() or p.is_file()) and not p.name.startswith(".")
-    )
-    yaml_files = [p for p in files if p.suffix in (".yaml", ".yml")]
+    yaml_files = tenant_files(folder)
     for path in [p for p in yaml_files if p.is_symlink()]:
         escape = _outside(path, root, "file")
         if escape is not None:
@@ -269,22 +313,24 @@ def read_tenant_folder(folder: Path) -> TenantSources:
         return sources
     for path in yaml_files:
         if is_secrets_file(path):
-            encrypted, diags = read_secrets_file(path)
+            encrypted, diags = read_secrets_file(path, contents.get(path))
             if encrypted is None:
                 sources.broken_secrets = True
             else:
                 sources.secrets_files.append(encrypted)
             sources.diagnostics += diags
         else:
-            manifest = read_manifest_file(path, TENANT_KINDS)
+            manifest = read_manifest_file(path, TENANT_KINDS, contents.get(path))
             sources.documents += manifest.documents
             sources.diagnostics += manifest.diagnostics
             sources.broken_kinds |= manifest.broken_kinds
     return sources
 
 
-def read_catalog(path: Path) -> tuple[Sourced[PartnerCatalog] | None, list[Diagnostic]]:
-    if not path.is_file():
+def read_catalog(
+    path: Path, content: Content | None = None
+) -> tuple[Sourced[PartnerCatalog] | None, list[Diagnostic]]:
+    if content is None and not path.is_file():
         return None, [
             file_diag(
                 path,
@@ -292,7 +338,7 @@ def read_catalog(path: Path) -> tuple[Sourced[PartnerCatalog] | None, list[Diagn
                 "or point --catalog at it",
             )
         ]
-    manifest = read_manifest_file(path, {"PartnerCatalog": PartnerCatalog})
+    manifest = read_manifest_file(path, {"PartnerCatalog": PartnerCatalog}, content)
     docs, diags = manifest.documents, manifest.diagnostics
     if not docs and not diags:
         diags.append(file_diag(path, "holds no PartnerCatalog document"))
@@ -301,7 +347,3 @@ def read_catalog(path: Path) -> tuple[Sourced[PartnerCatalog] | None, list[Diagn
     if diags:
         return None, diags
     return cast(Sourced[PartnerCatalog], docs[0]), diags
-
-
-def tenant_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))

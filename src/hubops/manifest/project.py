@@ -14,20 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubops.diagnostics import Diagnostic, did_you_mean
-from hubops.errors import ConfigError, UsageError
+from hubops.diagnostics import Diagnostic
+from hubops.errors import ConfigError
 from hubops.manifest.desired import Catalog, SecretKeys, TenantConfig
-from hubops.manifest.load import (
-    EncryptedFile,
-    Sourced,
-    read_catalog,
-    read_tenant_folder,
-    tenant_folders,
-)
+from hubops.manifest.load import EncryptedFile, Sourced, read_catalog, read_tenant_folder
 from hubops.manifest.partner_rules import check_catalog
 from hubops.manifest.positions import resolve_sorted
 from hubops.manifest.secret_checks import duplicate_tokens, secret_keys, secret_values
 from hubops.manifest.secrets import decrypt_many
+from hubops.manifest.snapshot import Snapshot, take_snapshot
 from hubops.manifest.validate import check_tenant
 from hubops.plan.normalize import desired_state
 from hubops.plan.parts import PART_BUDGET, limit_text, oversized_bodies
@@ -53,40 +48,13 @@ class Project:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def default_catalog(root: Path) -> Path:
-    return root.parent / "catalog.yaml"
-
-
-def select_folders(folders: list[Path], only: Iterable[str] | None) -> list[Path]:
-    """The folders of `only` (None: all of them; an empty selection selects none)."""
-    if only is None:
-        return folders
-    by_name = {f.name: f for f in folders}
-    missing = [name for name in only if name not in by_name]
-    if missing:
-        name = missing[0]
-        raise UsageError(
-            f'--tenant "{name}" has no folder in the tenants root{did_you_mean(name, by_name)}'
-        )
-    return [by_name[name] for name in dict.fromkeys(only)]
-
-
-def check_root(root: Path) -> Path:
-    if not root.is_dir():
-        raise UsageError(
-            f'tenants root "{root}" is not a folder; pass the folder holding one folder per tenant'
-        )
-    return root
-
-
 _PLACEHOLDER_FINGERPRINT = "hmac-sha256:" + "0" * 32  # the size of a real one
 
 
-def too_large(config: TenantConfig) -> list[Diagnostic]:
+def too_large(config: TenantConfig, yaml_bytes: int) -> list[Diagnostic]:
     """A resource too big to be sent even in a change set of several parts (SPEC 8)."""
     # A body's JSON is at most a few times the YAML declaring it: small tenants are skipped.
-    files = [p for p in config.folder.iterdir() if p.suffix in (".yaml", ".yml")]
-    if sum(p.stat().st_size for p in files) * 8 < PART_BUDGET:
+    if yaml_bytes * 8 < PART_BUDGET:
         return []
     state = desired_state(config, lambda _addr: _PLACEHOLDER_FINGERPRINT)
     diags = []
@@ -119,12 +87,29 @@ def load_project(
 ) -> Project:
     """Validated desired state of every (or every selected) tenant; raises ConfigError."""
     timings = timings if timings is not None else Timings()
-    check_root(root)
-    catalog_path = catalog_path or default_catalog(root)
     started = time.perf_counter()
-    folders = select_folders(tenant_folders(root), only)
-    catalog_doc, diags = read_catalog(catalog_path)
-    sources = [read_tenant_folder(folder) for folder in folders]
+    snapshot = take_snapshot(root, catalog_path, only)
+    timings.parse += time.perf_counter() - started
+    return load_snapshot(snapshot, None, decrypt, timings)
+
+
+def load_snapshot(
+    snapshot: Snapshot,
+    names: Iterable[str] | None = None,
+    decrypt: bool | Callable[[EncryptedFile], bool] = True,
+    timings: Timings | None = None,
+) -> Project:
+    """`load_project` of what `snapshot` read: every tenant in it, or just `names`.
+
+    The catalog is always checked. Each tenant gets its secrets and
+    configuration digests from the snapshot, so nothing is read twice.
+    """
+    timings = timings if timings is not None else Timings()
+    root, catalog_path = snapshot.root, snapshot.catalog_path
+    started = time.perf_counter()
+    chosen = [snapshot.tenants[n] for n in (snapshot.tenants if names is None else names)]
+    catalog_doc, diags = read_catalog(catalog_path, snapshot.catalog)
+    sources = [read_tenant_folder(t.folder, t.contents) for t in chosen]
     timings.parse += time.perf_counter() - started
 
     started = time.perf_counter()
@@ -132,7 +117,7 @@ def load_project(
     if catalog_doc is not None:
         catalog, catalog_diags = check_catalog(catalog_doc)
         diags += catalog_diags
-    if not folders and only is None:
+    if not snapshot.tenants and snapshot.whole_root:
         diags.append(
             Diagnostic(file=str(root), message="holds no tenant folders; add one folder per tenant")
         )
@@ -164,10 +149,13 @@ def load_project(
         config, rule_diags = check_tenant(tenant, catalog, keys[tenant.name], values)
         diags += value_diags + rule_diags
         if config is not None:
+            files = snapshot.tenants[tenant.name]
+            config.secrets_digest = files.secrets_digest
+            config.config_digest = snapshot.config_digest(tenant.name)
             tenants[tenant.name] = config
     diags += duplicate_tokens(all_values)
     for config in tenants.values():
-        diags += too_large(config)
+        diags += too_large(config, snapshot.tenants[config.name].size)
     timings.checks += time.perf_counter() - started
 
     started = time.perf_counter()

@@ -8,10 +8,8 @@ digest is unchanged, so their values are too).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hubops.fingerprint import fingerprint, marker
@@ -22,20 +20,6 @@ from hubops.state import CONNECTIONS_ADDRESS, State, address
 from hubops.utc import format_utc
 
 FingerprintOf = Callable[[str], str]
-
-
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def secrets_digest(files: Iterable[Path]) -> str | None:
-    """One digest over a tenant's encrypted secrets files (names and bytes); None without files."""
-    entries = sorted((p.name, _file_sha256(p)) for p in files)
-    if not entries:
-        return None
-    joined = "\n".join(f"{name} {digest}" for name, digest in entries)
-    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()
 
 
 def entry_addresses(keys: SecretKeys) -> list[str]:

@@ -1,15 +1,16 @@
 """Desired vs live -> Plan, and Plan -> change sets; pure functions over data.
 
 The live side arrives as `live.LiveTenant`s, so this module knows nothing
-of HTTP. A tenant's secrets are fingerprinted from their values when its
-secrets files were decrypted, else from what the last apply recorded.
+of HTTP; the desired side as `TenantConfig`s carrying the digests their
+snapshot computed, so it reads no file either. A tenant's secrets are
+fingerprinted from their values when its secrets files were decrypted, else
+from what the last apply recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hubops.fingerprint import is_marker, tenant_key
@@ -24,7 +25,7 @@ from hubops.plan.approval import (
 )
 from hubops.plan.diff import diff_states
 from hubops.plan.model import Plan, ResourceChange, TenantPlan
-from hubops.plan.normalize import Fingerprints, desired_state, secret_value, secrets_digest
+from hubops.plan.normalize import Fingerprints, desired_state, secret_value
 from hubops.state import (
     CONNECTIONS_ADDRESS,
     State,
@@ -43,16 +44,6 @@ def connection_note(desired: State, pending: list[str]) -> str | None:
     if not waiting:
         return None
     return f"{len(waiting)} connection requests await review: {', '.join(waiting)}"
-
-
-def tenant_secret_files(folder: Path) -> list[Path]:
-    """The secrets files loading reads: regular files, no link out of the tenants root."""
-    root = folder.parent.resolve()
-    return sorted(
-        p
-        for p in folder.glob("*.sops.yaml")
-        if p.name != ".sops.yaml" and p.is_file() and p.resolve().is_relative_to(root)
-    )
 
 
 def changed_secret_paths(change: ResourceChange) -> list[str]:
@@ -87,7 +78,7 @@ def plan_tenant(
             addr = secret_address(change.address, path)
             plan.sends[addr] = fps(addr)
     if config.secrets is not None:
-        digest = secrets_digest(tenant_secret_files(config.folder))
+        digest = config.secrets_digest
         entries = fps.all_entries(config.secret_keys)
         if digest != live.secrets_digest or entries != live.fingerprints:
             plan.secrets_digest, plan.entry_fingerprints = digest, entries
