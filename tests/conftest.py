@@ -23,6 +23,8 @@ from hubops.tokens import new_token, new_webhook_secret
 pytest_plugins = ["partner_env", "console_env"]
 
 REPO = Path(__file__).resolve().parent.parent
+# What `hubops plan` prints for the one tenant of `repo` once applied and not changed since.
+UNCHANGED_SINCE_APPLY = "1 tenant unchanged (1 not parsed: as at its last apply).\nNo changes.\n"
 
 CATALOG = """\
 apiVersion: hubops/v1

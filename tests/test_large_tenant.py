@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import UNCHANGED_SINCE_APPLY
 from hubops.plan.parts import MAX_BODY_BYTES, encode, split
 from runtime_server import ADMIN_TOKENS, HUBOPS, Server, post
 
@@ -120,7 +121,7 @@ def test_a_tenant_over_the_request_limit_applies_at_once_and_then_plans_clean(
         assert len(http.get("/admin/v1/tenants/chain/changes").json()["items"]) == 1
     planned = cli(applied, "plan", "tenants", "--runtime", server.url, "--detailed-exitcode")
     assert planned.returncode == 0, planned.stderr[-2000:]
-    assert planned.stdout == "No changes.\n"
+    assert planned.stdout == UNCHANGED_SINCE_APPLY
 
 
 def test_a_stale_base_revision_rejects_every_part(server: Server, applied: Path) -> None:

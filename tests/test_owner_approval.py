@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO, Repo
+from conftest import REPO, UNCHANGED_SINCE_APPLY, Repo
 from hubops.fingerprint import marker
 from hubops.manifest.models import Partner
 from hubops.plan import planfile
@@ -410,7 +410,7 @@ def test_the_cli_plan_in_every_format_and_apply_of_the_saved_plan(repo: Repo, hu
 
     applied = hubops("apply", "plan.json", "--runtime", DB)
     assert applied.code == 0, applied.text
-    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"
+    assert plan(hubops, "--detailed-exitcode").out == UNCHANGED_SINCE_APPLY
 
     # liveOperations: true turns the reservations partner's changes into approvals
     catalog.write_text(

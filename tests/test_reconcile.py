@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Repo, default_secrets
+from conftest import UNCHANGED_SINCE_APPLY, Repo, default_secrets
 from hubops.client import RuntimeClient
 from hubops.plan.model import TenantPlan
 from hubops.reconcile import apply_tenants, make_plan
@@ -49,7 +49,7 @@ def test_apply_then_plan_shows_no_changes(repo: Repo, hubops) -> None:  # type: 
     assert "Apply complete! Resources: 13 added, 0 changed, 0 destroyed." in result.out
     again = plan(hubops, "--detailed-exitcode")
     assert again.code == 0, again.text
-    assert again.out == "No changes.\n"
+    assert again.out == UNCHANGED_SINCE_APPLY
     assert_no_secrets(repo, first.text, result.text, again.text)
 
 
@@ -105,7 +105,7 @@ def test_updates_and_deletes_of_every_kind(repo: Repo, hubops) -> None:  # type:
         assert line in out, f"{line!r} missing in:\n{out}"
     assert out.endswith("Plan: 1 to add, 7 to change, 2 to destroy.\n")
     assert apply(hubops).code == 0
-    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"
+    assert plan(hubops, "--detailed-exitcode").out == UNCHANGED_SINCE_APPLY
     # delete whole resources: a token, a webhook, an integration and its credentials
     repo.write("api.yaml", "")
     repo.edit(
@@ -192,7 +192,7 @@ def test_saved_plan_applies_exactly_or_refuses(repo: Repo, hubops) -> None:  # t
         "tenant acme changed in the runtime since the plan was made (revision 1 then, 2 now)"
         in stale.err
     )
-    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"
+    assert plan(hubops, "--detailed-exitcode").out == UNCHANGED_SINCE_APPLY
     other = hubops("apply", "one.json", "--runtime", "elsewhere.db")
     assert other.code == 1 and "the plan was made against" in other.err
 
@@ -233,7 +233,7 @@ def test_unmanaged_tenants_are_left_alone(repo: Repo, hubops) -> None:  # type: 
     result = hubops("apply", str(other / "tenants"), "--auto-approve", "--runtime", DB)
     assert result.code == 0, result.text
     assert "acme" not in result.out
-    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"
+    assert plan(hubops, "--detailed-exitcode").out == UNCHANGED_SINCE_APPLY
 
 
 def test_unchanged_secrets_are_not_decrypted(
@@ -241,7 +241,7 @@ def test_unchanged_secrets_are_not_decrypted(
 ) -> None:  # type: ignore[no-untyped-def]
     assert apply(hubops).code == 0
     monkeypatch.setenv("HUBOPS_SOPS", "/bin/false")  # any sops call would fail the plan
-    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"
+    assert plan(hubops, "--detailed-exitcode").out == UNCHANGED_SINCE_APPLY
     repo.edit("tenant.yaml", "displayName: Acme Burgers", "displayName: Acme X")
     changed = plan(hubops)
     assert changed.code == 0 and "displayName" in changed.out
@@ -295,7 +295,7 @@ def test_import_round_trips(repo: Repo, hubops) -> None:  # type: ignore[no-unty
     assert hubops("validate", str(out.parent)).code == 0
     again = hubops("plan", str(out.parent), "--runtime", DB, "--detailed-exitcode")
     assert again.code == 0, again.text
-    assert again.out == "No changes.\n"
+    assert again.out == "No changes.\n"  # files written by import: parsed, and in sync
     refused = hubops("import", "--tenant", "acme", "--out", str(out), "--runtime", DB)
     assert refused.code == 1 and "already holds manifests" in refused.err
     missing = hubops("import", "--tenant", "nobody", "--out", "x", "--runtime", DB)
@@ -320,4 +320,4 @@ def test_lost_master_key_is_refused_not_silently_replaced(repo: Repo, hubops) ->
     assert "the master key does not open the secrets this database already holds" in result.err
     assert not key.exists()  # the refused start keeps no replacement key
     Path("master.key.saved").rename(key)
-    assert plan(hubops, "--detailed-exitcode").out == "No changes.\n"
+    assert plan(hubops, "--detailed-exitcode").out == UNCHANGED_SINCE_APPLY

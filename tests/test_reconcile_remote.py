@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Repo
+from conftest import REPO, UNCHANGED_SINCE_APPLY, Repo
 from runtime_server import ADMIN_TOKENS, HUBOPS, Server
 
 EXAMPLES = REPO / "examples"
@@ -62,7 +62,9 @@ def test_examples_apply_then_no_changes_against_serve(server: Server, tmp_path: 
         env=env,
     )
     assert planned.returncode == 0, planned.stdout + planned.stderr
-    assert planned.stdout == "No changes.\n"
+    assert planned.stdout == (
+        "3 tenants unchanged (3 not parsed: as at their last apply).\nNo changes.\n"
+    )
     with server.client() as http:
         audit = http.get("/admin/v1/tenants/acme-burgers/changes").json()["items"]
         assert audit[0]["by"] == "ci" and audit[0]["commit"] == "abc123"
@@ -78,7 +80,8 @@ def test_examples_apply_then_no_changes_against_serve(server: Server, tmp_path: 
         cwd=REPO,
         env=env,
     )
-    assert again.returncode == 0 and again.stdout == "No changes.\n", again.stderr
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.endswith("(3 not parsed: as at their last apply).\nNo changes.\n")
 
 
 def test_admin_token_is_required(server: Server, repo: Repo) -> None:
@@ -174,6 +177,8 @@ def test_webhook_gone_shows_as_drift_in_plan(tmp_path: Path, repo: Repo) -> None
                 env=loopback,
             )
             assert applied.returncode == 0, applied.stderr
+            skipped = cli("plan", "tenants", "--runtime", srv.url, cwd=repo.root, env=loopback)
+            assert skipped.stdout == UNCHANGED_SINCE_APPLY, skipped.stdout + skipped.stderr
             with srv.client() as http:
                 order = http.post(
                     "/admin/v1/tenants/acme/orders",

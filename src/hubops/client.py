@@ -225,6 +225,7 @@ class RuntimeClient:
         self._expect(response, 200)
         data = response.json()
         recorded = data.get("secrets") or {}
+        config = data.get("config") or {}
         return LiveTenant(
             name=data["name"],
             revision=int(data["revision"]),
@@ -233,6 +234,8 @@ class RuntimeClient:
             fingerprints=recorded.get("fingerprints") or {},
             last_applied=data.get("lastApplied"),
             pending_connections=list(data.get("pendingConnections") or []),
+            config_digest=config.get("digest"),
+            config_revision=config.get("revision"),
         )
 
     async def get_tenants(

@@ -28,6 +28,22 @@ class LiveTenant:
     last_applied: dict[str, Any] | None = None
     # Retailers whose connection requests await review (not state: nothing to diff).
     pending_connections: list[str] = field(default_factory=list)
+    # The configuration digest the last apply recorded (`manifest.snapshot`), and the
+    # revision that apply made.
+    config_digest: str | None = None
+    config_revision: int | None = None
+
+    def unchanged_since_apply(self, digest: str | None) -> bool:
+        """Whether files of `digest` made this state and nothing changed it since (SPEC 8).
+
+        Every change to live state bumps the revision (the runtime's one write
+        path), so an unmoved revision means no drift can hide behind the digest.
+        """
+        return (
+            digest is not None
+            and self.config_digest == digest
+            and self.config_revision == self.revision
+        )
 
     @classmethod
     def absent(cls, name: str) -> LiveTenant:

@@ -92,23 +92,34 @@ async def make_plan(
     catalog: Path | None,
     only: Iterable[str] | None,
     progress: Progress = no_progress,
+    full: bool = False,
 ) -> Planned:
-    """The plan of the tenants under `root` (or of `only`) against the runtime's live state."""
+    """The plan of the tenants under `root` (or of `only`) against the runtime's live state.
+
+    A tenant whose files and live revision are those of its last apply is
+    reported unchanged without being parsed (SPEC 8), unless `full`.
+    """
     snapshot = await asyncio.to_thread(take_snapshot, root, catalog, only)
     names = list(snapshot.tenants)
     with progress("reading", len(names)) as advance:
         key, live = await asyncio.gather(
             client.fingerprint_key(), client.get_tenants(names, advance)
         )
+    unchanged = set() if full else unchanged_tenants(snapshot, live)
+    parse = [name for name in names if name not in unchanged]
     project = await asyncio.to_thread(
-        load_snapshot, snapshot, None, decrypt_when_changed(snapshot, live)
+        load_snapshot, snapshot, parse, decrypt_when_changed(snapshot, live)
     )
     partners = catalog_partners(project)
-    plan = build_plan(project.tenants, live, key, str(root), client.target, partners)
+    plan = build_plan(
+        project.tenants, live, key, str(root), client.target, partners, sorted(unchanged)
+    )
     # A change that sends a secret needs its value even when the file is unchanged
     # (the live secret drifted): decrypt just those tenants and plan them again.
     missing = [
-        t.name for t in plan.tenants if needs_values(t) and project.tenants[t.name].secrets is None
+        t.name
+        for t in plan.tenants
+        if needs_values(t) and not t.skipped and project.tenants[t.name].secrets is None
     ]
     if missing:
         again = await asyncio.to_thread(load_snapshot, snapshot, missing, True)
@@ -122,6 +133,15 @@ async def make_plan(
     return Planned(plan, project, live)
 
 
+def unchanged_tenants(snapshot: Snapshot, live: dict[str, LiveTenant]) -> set[str]:
+    """The tenants whose digest and live revision are those of their last apply."""
+    return {
+        name
+        for name in snapshot.tenants
+        if live[name].unchanged_since_apply(snapshot.config_digest(name))
+    }
+
+
 async def plan(
     runtime: str,
     root: Path,
@@ -129,6 +149,7 @@ async def plan(
     names: list[str] | None = None,
     progress: Progress = no_progress,
     report: bool = False,
+    full: bool = False,
 ) -> Planned:
     """`make_plan` against the runtime `runtime` names (a URL, or a SQLite file).
 
@@ -136,7 +157,7 @@ async def plan(
     drifted or in sync); a tenant the runtime does not hold yet has nothing to report on.
     """
     async with RuntimeClient.open(runtime) as client:
-        planned = await make_plan(client, root, catalog, names, progress)
+        planned = await make_plan(client, root, catalog, names, progress, full)
         if report:
             held = [t for t in planned.plan.tenants if t.base_revision > 0]
             sent = await asyncio.gather(
@@ -273,7 +294,7 @@ async def status(runtime: str, drift_root: Path | None, catalog: Path | None) ->
         live = await client.get_tenants(names)
         labels: dict[str, Drift] = {}
         if drift_root is not None:
-            planned = await make_plan(client, drift_root, catalog, None)
+            planned = await make_plan(client, drift_root, catalog, None, full=True)
             labels = drift(planned.plan, live)
     rows = {
         name: TenantStatus(name, tenant.revision, tenant.last_applied, labels.get(name))

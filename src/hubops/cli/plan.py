@@ -57,6 +57,11 @@ def write_atomically(path: Path, text: str) -> None:
     is_flag=True,
     help="Also send each tenant's counts to the runtime, for the console's tenants page.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Parse and diff every tenant, also those unchanged since their last apply.",
+)
 @changed_since_option
 @shard_option
 @runtime_option
@@ -69,6 +74,7 @@ def plan_command(
     fmt: str,
     detailed_exitcode: bool,
     report: bool,
+    full: bool,
     changed_since: str | None,
     shard: str | None,
     runtime: str,
@@ -76,7 +82,9 @@ def plan_command(
 ) -> int:
     """Show what `apply` would change in the runtime for the tenants under ROOT."""
     names = selected_tenants(root, catalog, tenants, changed_since, shard)
-    planned = asyncio.run(reconcile.plan(runtime, root, catalog, names, stage_progress, report))
+    planned = asyncio.run(
+        reconcile.plan(runtime, root, catalog, names, stage_progress, report, full)
+    )
     echo_diagnostics(planned.project.warnings, err=True, summary=False)
     plan = planned.plan
     if out is not None:

@@ -88,6 +88,11 @@ class TenantPlan:
     partners: dict[str, PartnerInfo] = field(default_factory=dict)
     # Things to know that are no change, e.g. connection requests awaiting review.
     notes: list[str] = field(default_factory=list)
+    # The configuration digest apply records (set when the runtime's record is not it).
+    config_digest: str | None = None
+    # Reported unchanged without parsing: its files, the catalog, the hubops version and
+    # its live revision are those of its last apply (SPEC 8).
+    skipped: bool = False
 
     @property
     def counts(self) -> Counts:
@@ -100,8 +105,10 @@ class TenantPlan:
 
     @property
     def has_work(self) -> bool:
-        """Resource changes, or a new secrets digest to record."""
-        return bool(self.changes) or self.secrets_digest is not None
+        """Resource changes, or a new secrets or configuration digest to record."""
+        return (
+            bool(self.changes) or self.secrets_digest is not None or self.config_digest is not None
+        )
 
 
 @dataclass
@@ -130,6 +137,11 @@ class Plan:
     def approval_tenants(self) -> int:
         """How many tenants hold a change that needs an owner's approval."""
         return sum(1 for t in self.tenants if t.owner_approvals)
+
+    @property
+    def skipped(self) -> int:
+        """How many tenants were reported unchanged without being parsed."""
+        return sum(1 for t in self.tenants if t.skipped)
 
     def noted(self) -> list[TenantPlan]:
         """Tenants without changes that have notes to show."""

@@ -69,8 +69,8 @@ def split(payload: dict[str, Any], upload: str | None = None) -> list[dict[str, 
     """`payload` itself when it fits one request, else its parts, in the order to send them.
 
     Changes keep their order across parts. `appliedFingerprints` may be spread over
-    several parts (the runtime merges them); `secretsDigest` and `commit` travel in the
-    last part. Raises ChangeSetTooLarge when a single change does not fit a part.
+    several parts (the runtime merges them); `secretsDigest`, `configDigest` and `commit`
+    travel in the last part. Raises ChangeSetTooLarge when a single change does not fit a part.
     """
     if len(encode(payload)) <= MAX_BODY_BYTES:
         return [payload]
@@ -102,7 +102,7 @@ def split(payload: dict[str, Any], upload: str | None = None) -> list[dict[str, 
         if part_fps or ("appliedFingerprints" in payload and index == len(packs) - 1):
             part["appliedFingerprints"] = part_fps
         parts.append(part)
-    for key in ("secretsDigest", "commit"):
+    for key in ("secretsDigest", "configDigest", "commit"):
         if key in payload:
             parts[-1][key] = payload[key]
     return parts

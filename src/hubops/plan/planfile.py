@@ -87,6 +87,16 @@ class TenantFile(_Model):
         default_factory=list,
         description="Notes that are no change, e.g. connection requests awaiting review.",
     )
+    configDigest: str | None = Field(
+        default=None,
+        description="Digest of the tenant's files, the catalog and the hubops version, when "
+        "apply will record it.",
+    )
+    skipped: bool = Field(
+        default=False,
+        description="Reported unchanged without being parsed: its files, the catalog, the "
+        "hubops version and its live revision are those of its last apply.",
+    )
 
 
 class PlanFile(_Model):
@@ -99,6 +109,9 @@ class PlanFile(_Model):
     runtime: str
     summary: SummaryFile
     ownerApprovals: int = Field(ge=0, description="How many changes need an owner's approval.")
+    skipped: int = Field(
+        default=0, ge=0, description="How many tenants were reported unchanged without parsing."
+    )
     tenants: list[TenantFile]
 
 
@@ -125,6 +138,7 @@ def to_file(plan: Plan) -> PlanFile:
         runtime=plan.runtime,
         summary=_summary(plan.counts),
         ownerApprovals=plan.owner_approvals,
+        skipped=plan.skipped,
         tenants=[
             TenantFile(
                 name=t.name,
@@ -150,6 +164,8 @@ def to_file(plan: Plan) -> PlanFile:
                 entryFingerprints=t.entry_fingerprints,
                 sends=t.sends,
                 notes=t.notes,
+                configDigest=t.config_digest,
+                skipped=t.skipped,
             )
             for t in plan.tenants
         ],
@@ -189,6 +205,8 @@ def from_file(data: PlanFile) -> Plan:
                 entry_fingerprints=t.entryFingerprints,
                 sends=t.sends,
                 notes=t.notes,
+                config_digest=t.configDigest,
+                skipped=t.skipped,
             )
             for t in data.tenants
         ],

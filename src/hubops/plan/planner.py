@@ -9,7 +9,7 @@ from what the last apply recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +82,18 @@ def plan_tenant(
         entries = fps.all_entries(config.secret_keys)
         if digest != live.secrets_digest or entries != live.fingerprints:
             plan.secrets_digest, plan.entry_fingerprints = digest, entries
+    if not live.unchanged_since_apply(config.config_digest):
+        plan.config_digest = config.config_digest
+    return plan
+
+
+def unchanged_tenant(live: LiveTenant) -> TenantPlan:
+    """The plan of a tenant whose files and live state are those of its last apply."""
+    plan = TenantPlan(live.name, live.revision, skipped=True)
+    # Live state is what the manifests made it, so it holds their decisions too.
+    note = connection_note(live.state, live.pending_connections)
+    if note is not None:
+        plan.notes.append(note)
     return plan
 
 
@@ -92,11 +104,14 @@ def build_plan(
     root: str,
     runtime: str,
     partners: Mapping[str, Partner],
+    unchanged: Iterable[str] = (),
 ) -> Plan:
-    tenants = [
-        plan_tenant(configs[name], live[name], fingerprint_key, partners)
-        for name in sorted(configs)
-    ]
+    """The plan of every parsed tenant in `configs` and of the `unchanged` ones (not parsed)."""
+    planned = {
+        name: plan_tenant(configs[name], live[name], fingerprint_key, partners) for name in configs
+    }
+    planned.update({name: unchanged_tenant(live[name]) for name in unchanged})
+    tenants = [planned[name] for name in sorted(planned)]
     return Plan(tenants=tenants, created_at=datetime.now(UTC), root=root, runtime=runtime)
 
 
@@ -127,6 +142,8 @@ def change_set(plan: TenantPlan, config: TenantConfig, commit: str | None) -> di
     if plan.secrets_digest is not None:
         payload["secretsDigest"] = plan.secrets_digest
         payload["appliedFingerprints"] = plan.entry_fingerprints or {}
+    if plan.config_digest is not None:
+        payload["configDigest"] = plan.config_digest
     if commit:
         payload["commit"] = commit
     return payload

@@ -16,7 +16,7 @@ from itertools import accumulate
 from hubops.plan.model import Counts, Plan, TenantPlan
 from hubops.render.escape import code_block, html_text
 from hubops.render.links import markdown_link
-from hubops.render.text import tenant_lines
+from hubops.render.text import tenant_lines, unchanged_line
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- hubops-plan -->"
@@ -61,10 +61,8 @@ def render_markdown(
 ) -> str:
     changed = plan.changed
     head = f"{MARKER}\n### {title}\n\n"
-    unchanged = len(plan.tenants) - len(changed)
-    foot = ""
-    if changed and unchanged:
-        foot = f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged.\n\n"
+    line = unchanged_line(plan)
+    foot = f"{line}\n\n" if line else ""
     notes = [f"> **{t.name}**: {note}\n" for t in plan.tenants for note in t.notes]
     if notes:
         foot = "".join(notes) + "\n" + foot

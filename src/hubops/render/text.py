@@ -28,6 +28,18 @@ def note_lines(tenant: TenantPlan, indent: str = "  ") -> Iterator[str]:
         yield f"{indent}Note: {note}"
 
 
+def unchanged_line(plan: Plan) -> str | None:
+    """`N tenants unchanged.`, saying how many of them were not parsed (SPEC 8)."""
+    unchanged = len(plan.tenants) - len(plan.changed)
+    if not unchanged or not (plan.changed or plan.skipped):
+        return None
+    line = f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged"
+    if plan.skipped:
+        its = "its" if plan.skipped == 1 else "their"
+        line += f" ({plan.skipped} not parsed: as at {its} last apply)"
+    return line + "."
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     lines: list[str] = []
     for tenant in plan.tenants:
@@ -41,8 +53,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
         lines.extend(note_lines(tenant))
         lines.append(f"  {counts.sentence()}")
         lines.append("")
-    unchanged = len(plan.tenants) - len(plan.changed)
-    if plan.changed and unchanged:
-        lines.append(f"{unchanged} tenant{'s' if unchanged != 1 else ''} unchanged.")
+    line = unchanged_line(plan)
+    if line:
+        lines.append(line)
     lines.append(plan.counts.sentence())
     return "\n".join(lines) + "\n"

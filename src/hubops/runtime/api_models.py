@@ -48,6 +48,12 @@ class ChangeSetIn(_In):
     changes: list[ChangeIn]
     secretsDigest: StrictStr | None = Field(default=None, max_length=200)
     appliedFingerprints: dict[StrictStr, StrictStr] | None = None
+    configDigest: StrictStr | None = Field(
+        default=None,
+        max_length=200,
+        description="Digest of the files the change set was planned from; recorded with the "
+        "revision it makes, so a later plan can tell the tenant is unchanged.",
+    )
     commit: StrictStr | None = Field(default=None, max_length=200)
     part: ChangeSetPart | None = Field(
         default=None,
@@ -77,6 +83,11 @@ class SecretsRecord(BaseModel):
     fingerprints: dict[str, str]
 
 
+class ConfigRecord(BaseModel):
+    digest: str | None = Field(description="Configuration digest the last apply recorded.")
+    revision: int | None = Field(description="The revision that apply made.")
+
+
 class LastApplied(BaseModel):
     at: datetime
     by: str
@@ -88,6 +99,7 @@ class TenantOut(BaseModel):
     revision: int
     state: dict[str, dict[str, Any]]
     secrets: SecretsRecord
+    config: ConfigRecord
     lastApplied: LastApplied | None
     pendingConnections: list[str] = Field(
         default_factory=list,

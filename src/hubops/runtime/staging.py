@@ -134,6 +134,7 @@ def _apply(
         changes=changes,
         secretsDigest=change_set.secretsDigest,
         appliedFingerprints=fingerprints,
+        configDigest=change_set.configDigest,
         commit=change_set.commit,
     )
     result = store.apply_in(conn, keys, tenant, whole, by)

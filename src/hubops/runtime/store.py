@@ -38,6 +38,7 @@ from hubops.runtime.api_models import (
     AuditPage,
     AuditRecord,
     ChangeSetIn,
+    ConfigRecord,
     LastApplied,
     SecretsRecord,
     TenantOut,
@@ -87,6 +88,7 @@ def read_tenant(engine: Engine, name: str) -> TenantOut:
         secrets=SecretsRecord(
             digest=row.secrets_digest, fingerprints=dict(row.applied_fingerprints)
         ),
+        config=ConfigRecord(digest=row.config_digest, revision=row.config_revision),
         lastApplied=last,
         pendingConnections=pending,
     )
@@ -238,6 +240,8 @@ def _record(
         values["secrets_digest"] = change_set.secretsDigest
     if change_set.appliedFingerprints is not None:
         values["applied_fingerprints"] = change_set.appliedFingerprints
+    if change_set.configDigest is not None:
+        values["config_digest"], values["config_revision"] = change_set.configDigest, revision
     conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
     return record_id
 

@@ -70,6 +70,11 @@ tenants = Table(
     Column("revision", Integer, nullable=False),
     Column("secrets_digest", String(200), nullable=True),
     Column("applied_fingerprints", JSON, nullable=False),
+    # The configuration digest of the last apply that sent one, and the revision it made:
+    # while the revision has not moved since, the tenant's live state is what those files
+    # made it (`manifest.snapshot`, SPEC 8).
+    Column("config_digest", String(200), nullable=True),
+    Column("config_revision", Integer, nullable=True),
     Column("last_applied_at", UtcDateTime, nullable=True),
     Column("last_applied_by", String(200), nullable=True),
     Column("last_applied_commit", String(200), nullable=True),
