@@ -27,6 +27,7 @@ OPERATION_IDS = {
     ("GET", "/healthz"): "getHealth",
     ("GET", "/admin/v1/tenants"): "listTenants",
     ("GET", "/admin/v1/tenants/{name}"): "getTenant",
+    ("GET", "/admin/v1/tenant-states"): "getTenantStates",
     ("GET", "/admin/v1/fingerprint-key"): "getFingerprintKey",
     ("POST", "/admin/v1/tenants/{name}/changes"): "applyChanges",
     ("GET", "/admin/v1/tenants/{name}/changes"): "listChanges",

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from hubops.errors import ChangeRejected, RuntimeClientError, StaleStateError, UsageError
-from hubops.live import LiveTenant
+from hubops.live import MAX_TENANT_STATES, LiveTenant
 from hubops.plan.model import Counts
 from hubops.plan.parts import ChangeSetTooLarge, encode, split
 
@@ -223,34 +223,36 @@ class RuntimeClient:
         if response.status_code == 404:
             return LiveTenant.absent(name)
         self._expect(response, 200)
-        data = response.json()
-        recorded = data.get("secrets") or {}
-        config = data.get("config") or {}
-        return LiveTenant(
-            name=data["name"],
-            revision=int(data["revision"]),
-            state=data["state"],
-            secrets_digest=recorded.get("digest"),
-            fingerprints=recorded.get("fingerprints") or {},
-            last_applied=data.get("lastApplied"),
-            pending_connections=list(data.get("pendingConnections") or []),
-            config_digest=config.get("digest"),
-            config_revision=config.get("revision"),
-        )
+        return LiveTenant.from_api(response.json())
 
     async def get_tenants(
-        self, names: Iterable[str], on_each: Callable[[], None] | None = None
+        self,
+        names: Iterable[str],
+        on_each: Callable[[], None] | None = None,
+        summary: bool = False,
     ) -> dict[str, LiveTenant]:
+        """Live state of many tenants, `MAX_TENANT_STATES` a request (a few in parallel).
+
+        With `summary` each holds its revision and records but, of its state,
+        only the retailer-connections resource (see `getTenantStates`).
+        """
         names = list(names)
+        view = "summary" if summary else "full"
 
-        async def one(name: str) -> LiveTenant:
-            tenant = await self.get_tenant(name)
+        async def batch(chunk: list[str]) -> list[LiveTenant]:
+            params = [("name", name) for name in chunk] + [("view", view)]
+            response = await self._request("GET", "/admin/v1/tenant-states", params=params)
+            self._expect(response, 200)
+            held = {t.name: t for t in map(LiveTenant.from_api, response.json()["items"])}
             if on_each is not None:
-                on_each()
-            return tenant
+                for _ in chunk:
+                    on_each()
+            return [held.get(name) or LiveTenant.absent(name) for name in chunk]
 
-        found = await asyncio.gather(*(one(name) for name in names))
-        return dict(zip(names, found, strict=True))
+        size = MAX_TENANT_STATES
+        chunks = [names[i : i + size] for i in range(0, len(names), size)]
+        found = await asyncio.gather(*(batch(chunk) for chunk in chunks))
+        return {tenant.name: tenant for part in found for tenant in part}
 
     async def apply_changes(self, name: str, payload: dict[str, Any]) -> int:
         """Apply one change set; one too large for a request goes in parts, applied as one."""

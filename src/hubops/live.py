@@ -14,6 +14,9 @@ from typing import Any
 
 from hubops.state import State
 
+# How many tenants one bulk read of live state (`getTenantStates`) may name.
+MAX_TENANT_STATES = 100
+
 
 @dataclass
 class LiveTenant:
@@ -43,6 +46,23 @@ class LiveTenant:
             digest is not None
             and self.config_digest == digest
             and self.config_revision == self.revision
+        )
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> LiveTenant:
+        """The admin API's `TenantOut` (of `getTenant` or `getTenantStates`)."""
+        recorded = data.get("secrets") or {}
+        config = data.get("config") or {}
+        return cls(
+            name=data["name"],
+            revision=int(data["revision"]),
+            state=data["state"],
+            secrets_digest=recorded.get("digest"),
+            fingerprints=recorded.get("fingerprints") or {},
+            last_applied=data.get("lastApplied"),
+            pending_connections=list(data.get("pendingConnections") or []),
+            config_digest=config.get("digest"),
+            config_revision=config.get("revision"),
         )
 
     @classmethod

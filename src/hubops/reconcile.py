@@ -102,11 +102,14 @@ async def make_plan(
     snapshot = await asyncio.to_thread(take_snapshot, root, catalog, only)
     names = list(snapshot.tenants)
     with progress("reading", len(names)) as advance:
+        # Summaries first (unless `full`): only the tenants to diff need their whole state.
         key, live = await asyncio.gather(
-            client.fingerprint_key(), client.get_tenants(names, advance)
+            client.fingerprint_key(), client.get_tenants(names, advance, summary=not full)
         )
-    unchanged = set() if full else unchanged_tenants(snapshot, live)
-    parse = [name for name in names if name not in unchanged]
+        unchanged = set() if full else unchanged_tenants(snapshot, live)
+        parse = [name for name in names if name not in unchanged]
+        if not full and parse:
+            live.update(await client.get_tenants(parse))
     project = await asyncio.to_thread(
         load_snapshot, snapshot, parse, decrypt_when_changed(snapshot, live)
     )

@@ -8,11 +8,13 @@ concurrent requests correct.
 from __future__ import annotations
 
 import base64
+from typing import Annotated, Literal
 
-from fastapi import BackgroundTasks
+from fastapi import BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
 from hubops.fields import NAME_RULE, is_name
+from hubops.live import MAX_TENANT_STATES
 from hubops.runtime import cursors, staging, store
 from hubops.runtime.api_models import (
     AuditPage,
@@ -21,12 +23,13 @@ from hubops.runtime.api_models import (
     FingerprintKeyOut,
     StagedPartOut,
     TenantOut,
+    TenantStates,
     TenantSummary,
 )
 from hubops.runtime.auth import AdminName, admin_router
 from hubops.runtime.console import invitations
 from hubops.runtime.context import RuntimeDep
-from hubops.runtime.errors import InvalidChange
+from hubops.runtime.errors import BadRequest, InvalidChange
 from hubops.runtime.openapi import errors, listing
 
 router = admin_router("admin")
@@ -44,6 +47,42 @@ def list_tenants(runtime: RuntimeDep) -> list[TenantSummary]:
 def get_tenant(name: str, runtime: RuntimeDep) -> TenantOut:
     """The tenant's whole normalized state; secrets only as fingerprint markers."""
     return store.read_tenant(runtime.engine, name)
+
+
+StatesView = Literal["full", "summary"]
+
+
+@router.get(
+    "/tenant-states",
+    response_model=TenantStates,
+    responses=errors(400),
+    operation_id="getTenantStates",
+)
+def get_tenant_states(
+    runtime: RuntimeDep,
+    name: Annotated[
+        list[str],
+        Query(description=f"A tenant to read (repeat it, 1 to {MAX_TENANT_STATES} times)."),
+    ],
+    view: Annotated[
+        StatesView,
+        Query(
+            description="`full`: the whole state; `summary`: revision, records and the "
+            "retailer-connections resource only (what a plan needs of an unchanged tenant)."
+        ),
+    ] = "full",
+) -> TenantStates:
+    """Many tenants in one request, as `getTenant` shows each: how plans read live state.
+
+    A plan over many tenants asks for summaries first, then for the whole
+    state of only the tenants it must diff, a hundred names a request.
+    """
+    if not 1 <= len(name) <= MAX_TENANT_STATES:
+        raise BadRequest(
+            f"name must be given 1 to {MAX_TENANT_STATES} times; send more names in more requests",
+            {"parameter": "name"},
+        )
+    return TenantStates(items=store.read_tenants(runtime.engine, name, view == "full"))
 
 
 @router.get("/fingerprint-key", response_model=FingerprintKeyOut, operation_id="getFingerprintKey")

@@ -107,6 +107,13 @@ class TenantOut(BaseModel):
     )
 
 
+class TenantStates(BaseModel):
+    items: list[TenantOut] = Field(
+        description="The named tenants the runtime holds, sorted by name; one it does not "
+        "hold is left out."
+    )
+
+
 class FingerprintKeyOut(BaseModel):
     key: str = Field(description="base64 of the 32-byte fingerprint key")
 

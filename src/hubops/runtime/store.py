@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hubops.runtime import connections, crypto, derived
@@ -75,7 +75,35 @@ def read_tenant(engine: Engine, name: str) -> TenantOut:
         if row is None:
             raise TenantNotFound()
         state = users.with_status(conn, row.id, load_state(conn, row.id))
-        pending = connections.pending_retailers(conn, row.id)
+        return _tenant_out(row, state, connections.pending_retailers(conn, row.id))
+
+
+def read_tenants(engine: Engine, names: list[str], full: bool) -> list[TenantOut]:
+    """Each of `names` the runtime holds, as `read_tenant` shows it, from one snapshot.
+
+    Without `full` a tenant's state holds only its retailer-connections
+    resource: what a plan needs of a tenant it reports unchanged (the
+    decisions its note subtracts), besides the revision and the records.
+    """
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(tenants).where(tenants.c.name.in_(names)).order_by(tenants.c.name)
+        ).all()
+        query = select(resources.c.tenant_id, resources.c.address, resources.c.body).where(
+            resources.c.tenant_id.in_([row.id for row in rows])
+        )
+        if not full:
+            query = query.where(resources.c.address == CONNECTIONS_ADDRESS)
+        states: dict[int, State] = {row.id: {} for row in rows}
+        for item in conn.execute(query.order_by(resources.c.tenant_id, resources.c.address)):
+            states[item.tenant_id][item.address] = item.body
+        if full:
+            states = {tid: users.with_status(conn, tid, state) for tid, state in states.items()}
+        pending = connections.pending_by_tenant(conn, list(states))
+    return [_tenant_out(row, states[row.id], pending.get(row.id, [])) for row in rows]
+
+
+def _tenant_out(row: Row[Any], state: State, pending: list[str]) -> TenantOut:
     last = None
     if row.last_applied_at is not None:
         last = LastApplied(
