@@ -1,41 +1,39 @@
-"""What a plan costs on a large config repository: wall time, runtime requests, sops runs.
+"""What validate, apply and plan cost on a large config repository, as ratios to parsing it.
 
-A plan against N tenants should make at most one state request per tenant
-(plus one for the fingerprint key) and decrypt no secrets file whose content
-is unchanged since it was last applied. This script shows whether it does,
-against a real `hubops serve` on 127.0.0.1 and against the embedded runtime
-(`--runtime FILE.db`):
+Every figure is the real CLI end to end (interpreter start included) on a
+generated repository (the generator of bench/validate_scale.py: N tenants x
+10 stores, 5 integrations, 3 tokens, 2 webhooks, every secrets file real
+sops), printed next to the baseline measured in the same run: reading and
+parsing every manifest file with PyYAML's C loader. The targets (SPEC 8):
 
-1. the initial apply of every tenant,
-2. a no-op plan right after it,
-3. a plan with one tenant's displayName edited,
-4. a plan after one tenant's secrets file was re-encrypted (same values, new
-   bytes, so exactly that file must be decrypted).
+* no-op plan: at most 1.5x parsing (the goal: under 1.0x, since unchanged
+  tenants are not parsed); one tenant changed, without --changed-since:
+  at most 2.5x; `plan --full` is shown for comparison, with no target;
+* validate: at most 10x; initial apply (embedded runtime): at most 20x;
+* `hubops --version` and `hubops token new`: at most 3x a bare
+  `python -c "import click"` (timed with hyperfine);
+* max RSS of any hubops process (the CLI, and `hubops serve`): under 300 MB.
 
-Each step runs once in this process (`make_plan` / `apply_tenants` with a
-`RuntimeClient` that tallies its requests by route) and once as the real CLI
-(`hubops plan|apply ...`, end to end including interpreter start). sops runs
-are counted by pointing `HUBOPS_SOPS` at a small wrapper script that logs
-each call and execs the real sops, so the CLI subprocesses are counted too;
-for the remote runtime the CLI's requests are read from the server's request
-log. Figures only, no assertions on speed; the exit code is 1 when a step
-did not behave as described above (wrong plan, more requests, more sops).
+Plans run against the embedded runtime and against `hubops serve` on
+127.0.0.1; for the latter the requests are read from the server's request
+log (a no-op plan: the fingerprint key and one tenant-states request per
+hundred tenants). The exit code is 1 when a step does not behave as
+described (wrong plan, more requests); a missed speed target is printed, and
+with --profile the step is run again under cProfile and its top entries shown.
 
-    python bench/plan_scale.py [--tenants 1000] [--stores 10] [--workdir DIR] [--fresh]
-
-The generated repository (the generator of bench/validate_scale.py) is cached
-under bench/.cache and shared with that script; --fresh regenerates it. With
---workdir everything, the repository included, goes to DIR instead.
+    python bench/plan_scale.py [--tenants 1000] [--stores 10] [--workdir DIR] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
+import io
+import json
+import math
 import os
+import pstats
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -43,28 +41,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import httpx
 import yaml
-
-from hubops.client import RuntimeClient
-from hubops.manifest.secrets import DecryptFailure, decrypt, encrypt, recipients, sops_binary
-from hubops.reconcile import apply_tenants, make_plan
 
 HERE = Path(__file__).resolve().parent
 ADMIN_TOKEN = "bench-admin-token-5d1e"
 CLI_TIMEOUT = 3600.0
 SERVER_START_TIMEOUT = 30.0
+RSS_LIMIT_MB = 300.0
+STATES_PER_REQUEST = 100  # hubops.live.MAX_TENANT_STATES
 # The runtime's request log: one "METHOD /route/{template} STATUS 1.2ms" line per request.
 ACCESS_LINE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/admin/\S*) \d{3} [\d.]+ms$", re.M)
-KIND_ORDER = ("state", "key", "change sets", "list", "other")
 
 
 def _validate_scale() -> ModuleType:
@@ -75,85 +68,44 @@ def _validate_scale() -> ModuleType:
     return module
 
 
-# --- counting --------------------------------------------------------------
+def hubops_script() -> Path:
+    return Path(sys.executable).parent / "hubops"
 
 
-def request_kind(method: str, path: str) -> str:
-    path = path.split("?", 1)[0].rstrip("/")
-    if path == "/admin/v1/fingerprint-key":
-        return "key"
-    if path == "/admin/v1/tenants":
-        return "list"
-    rest = path.removeprefix("/admin/v1/tenants/")
-    if rest != path and "/" not in rest and method == "GET":
-        return "state"
-    if rest != path and method == "POST" and rest.endswith("/changes"):
-        return "change sets"
-    return "other"
-
-
-def describe_requests(kinds: Counter[str]) -> str:
-    total = sum(kinds.values())
-    parts = " + ".join(f"{kinds[k]} {k}" for k in KIND_ORDER if kinds[k])
-    return f"{total} requests ({parts or 'none'})"
-
-
-class CountingClient(RuntimeClient):
-    """The real client, tallying each request it sends by route (client side)."""
-
-    def __init__(self, http: httpx.AsyncClient, target: str) -> None:
-        super().__init__(http, target)
-        self.kinds: Counter[str] = Counter()
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        self.kinds[request_kind(method, path)] += 1
-        return await super()._request(method, path, **kwargs)
+# --- running a process ---------------------------------------------------------------
 
 
 @dataclass
-class SopsCounter:
-    """A `sops` wrapper that appends its first argument to a log, then execs the real sops."""
+class Run:
+    seconds: float
+    code: int
+    out: str
+    err: str
+    rss_mb: float
 
-    script: Path
-    log: Path
+    @property
+    def last_line(self) -> str:
+        lines = [line for line in self.out.splitlines() if line.strip()]
+        return lines[-1] if lines else (self.err.strip().splitlines() or ["no output"])[-1]
 
-    @classmethod
-    def install(cls, folder: Path) -> SopsCounter:
-        real = sops_binary()
-        log = folder / "sops-calls.log"
-        script = folder / "sops"
-        script.write_text(
-            "#!/bin/sh\n"
-            f'printf "%s\\n" "$1" >> {shlex.quote(str(log))}\n'
-            f'exec {shlex.quote(real)} "$@"\n'
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> Run:
+    """Run to completion; wall seconds and the process's own max RSS (from wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            seconds,
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            usage.ru_maxrss / 1024,  # KiB on Linux
         )
-        script.chmod(0o755)
-        return cls(script, log)
-
-    def reset(self) -> None:
-        self.log.write_text("")
-
-    def decryptions(self) -> int:
-        if not self.log.exists():
-            return 0
-        calls = self.log.read_text().split()
-        return sum(1 for first in calls if first in ("--decrypt", "-d", "decrypt"))
-
-
-@contextmanager
-def patched_environ(values: dict[str, str], drop: tuple[str, ...] = ()) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    for name in drop:
-        os.environ.pop(name, None)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-# --- runtimes ---------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -164,38 +116,29 @@ def free_port() -> int:
 
 
 @dataclass
-class Runtime:
-    """Where plan/apply go: a URL (with the server's access log) or an embedded SQLite file."""
+class Served:
+    url: str
+    log: Path
+    rss_mb: float = 0.0
 
-    target: str
-    access_log: Path | None = None
+    def requests_since(self, offset: int) -> list[str]:
+        with self.log.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode(errors="replace")
+        return [f"{m[1]} {m[2]}" for m in ACCESS_LINE.finditer(text)]
 
     def log_size(self) -> int:
-        return self.access_log.stat().st_size if self.access_log else 0
-
-    def requests_since(self, offset: int) -> Counter[str] | None:
-        if self.access_log is None:
-            return None
-        with self.access_log.open("rb") as log:
-            log.seek(offset)
-            text = log.read().decode(errors="replace")
-        return Counter(request_kind(m[1], m[2]) for m in ACCESS_LINE.finditer(text))
-
-
-def hubops_command() -> list[str]:
-    script = Path(sys.executable).parent / "hubops"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "hubops"]
+        return self.log.stat().st_size
 
 
 @contextmanager
-def serve(db: Path, env: dict[str, str]) -> Iterator[Runtime]:
-    """`hubops serve` on 127.0.0.1 and a free port; always terminated on the way out."""
+def serve(db: Path, env: dict[str, str]) -> Iterator[Served]:
+    """`hubops serve` on 127.0.0.1 and a free port; terminated on the way out (RSS kept)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = db.with_suffix(".log")
-    with log_path.open("wb") as log:
+    served = Served(f"http://127.0.0.1:{port}", db.with_suffix(".log"))
+    with served.log.open("wb") as log:
         proc = subprocess.Popen(
-            [*hubops_command(), "serve", "--db", f"sqlite:///{db}", "--port", str(port)],
+            [str(hubops_script()), "serve", "--db", f"sqlite:///{db}", "--port", str(port)],
             cwd=db.parent,
             env={**env, "PYTHONUNBUFFERED": "1"},
             stdout=log,
@@ -205,177 +148,132 @@ def serve(db: Path, env: dict[str, str]) -> Iterator[Runtime]:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"hubops serve exited:\n{log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"hubops serve exited:\n{served.log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{served.url}/healthz", timeout=1.0).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"hubops serve did not answer /healthz at {url}")
+                raise RuntimeError(f"hubops serve did not answer /healthz at {served.url}")
             time.sleep(0.05)
-        yield Runtime(url, log_path)
+        yield served
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, _, usage = os.wait4(proc.pid, 0)
+            served.rss_mb = usage.ru_maxrss / 1024
+        except ChildProcessError:
+            pass
+        proc.returncode = 0
 
 
-# --- measurements -------------------------------------------------------------
+# --- baselines -----------------------------------------------------------------------
+
+
+def parse_manifests(root: Path) -> float:
+    """Seconds to read and parse every manifest file with PyYAML's C loader (best of 3)."""
+    files = [p for p in sorted(root.glob("*/*.yaml")) if not p.name.endswith(".sops.yaml")]
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        for path in files:
+            list(yaml.load_all(path.read_bytes(), Loader=yaml.CSafeLoader))
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def hyperfine(commands: dict[str, str], env: dict[str, str], work: Path) -> dict[str, float]:
+    """Mean seconds of each short command, from hyperfine."""
+    export = work / "hyperfine.json"
+    subprocess.run(
+        [
+            "hyperfine",
+            "--warmup",
+            "3",
+            "--runs",
+            "15",
+            "--shell=none",
+            "--export-json",
+            str(export),
+            *commands.values(),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    results = json.loads(export.read_text())["results"]
+    means = {r["command"]: float(r["mean"]) for r in results}
+    return {name: means[command] for name, command in commands.items()}
+
+
+# --- the report ------------------------------------------------------------------------
 
 
 @dataclass
-class Figures:
+class Row:
+    step: str
     seconds: float
-    kinds: Counter[str]
-    decryptions: int
-    outcome: str
-    ok: bool
-    split: str = ""
+    ratio: float
+    target: float | None
+    rss_mb: float | None = None
+    base: str = "parsing"
 
-
-@dataclass
-class CliFigures:
-    seconds: float
-    exit_code: int
-    kinds: Counter[str] | None
-    decryptions: int
-    outcome: str
+    def line(self) -> str:
+        target = f"at most {self.target:g}x" if self.target is not None else "no target"
+        met = "" if self.target is None else ("  met" if self.ratio <= self.target else "  MISSED")
+        rss = f"  max RSS {self.rss_mb:.0f} MB" if self.rss_mb is not None else ""
+        return (
+            f"  {self.step:<42} {self.seconds:8.2f} s  {self.ratio:6.2f}x {self.base:<13}"
+            f"({target}){met}{rss}"
+        )
 
 
 @dataclass
 class Bench:
     tenants: int
     env: dict[str, str]
-    sops: SopsCounter
+    work: Path
+    root: Path
+    parsing: float
+    profile: bool
+    rows: list[Row] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rss: dict[str, float] = field(default_factory=dict)
+    missed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
-    def inprocess_plan(self, runtime: Runtime, root: Path) -> Figures:
-        async def run() -> tuple[int, str, Counter[str]]:
-            async with CountingClient.open(runtime.target) as client:
-                assert isinstance(client, CountingClient)
-                planned = await make_plan(client, root, None, None)
-                assert client.requests == sum(client.kinds.values())
-                counts = planned.plan.counts
-                line = (
-                    f"Plan: {counts.add} to add, {counts.change} to change, "
-                    f"{counts.destroy} to destroy."
-                    if counts.total
-                    else "No changes."
-                )
-                return len(planned.plan.tenants), line, client.kinds
+    def hubops(self, *args: str) -> Run:
+        result = run([str(hubops_script()), *args], self.env, self.work)
+        self.rss[args[0]] = max(self.rss.get(args[0], 0.0), result.rss_mb)
+        return result
 
-        self.sops.reset()
-        with patched_environ(self.env, drop=("HUBOPS_RUNTIME",)):
-            started = time.perf_counter()
-            planned_tenants, line, kinds = asyncio.run(run())
-            seconds = time.perf_counter() - started
-        return Figures(
-            seconds, kinds, self.sops.decryptions(), line, planned_tenants == self.tenants
+    def measure(self, step: str, target: float | None, *args: str) -> Run:
+        result = self.hubops(*args)
+        row = Row(step, result.seconds, result.seconds / self.parsing, target, result.rss_mb)
+        self.rows.append(row)
+        if self.profile and target is not None and row.ratio > target:
+            self.missed.append((step, args))  # profiled at the end, not to disturb counts
+        return result
+
+    def profiled(self, step: str, args: tuple[str, ...]) -> str:
+        out = self.work / "profile.out"
+        run(
+            [sys.executable, "-m", "cProfile", "-o", str(out), str(hubops_script()), *args],
+            self.env,
+            self.work,
         )
+        text = io.StringIO()
+        stats = pstats.Stats(str(out), stream=text).sort_stats("cumulative")
+        stats.print_stats(r"hubops/|importlib._bootstrap>:1165", 16)
+        lines = [line for line in text.getvalue().splitlines() if line.strip()]
+        body = "\n".join("    " + line for line in lines[1:])
+        return f"profile of `{step}` (cumulative; hubops' own functions and imports):\n{body}"
 
-    def inprocess_apply(self, runtime: Runtime, root: Path) -> Figures:
-        async def run() -> tuple[float, float, int, int, Counter[str]]:
-            async with CountingClient.open(runtime.target) as client:
-                assert isinstance(client, CountingClient)
-                started = time.perf_counter()
-                planned = await make_plan(client, root, None, None)
-                planning = time.perf_counter() - started
-                work = [t for t in planned.plan.tenants if t.has_work]
-                started = time.perf_counter()
-                results = await apply_tenants(client, work, planned.project.tenants, None)
-                applying = time.perf_counter() - started
-                failed = sum(1 for r in results if r.error is not None)
-                return planning, applying, len(results), failed, client.kinds
-
-        self.sops.reset()
-        with patched_environ(self.env, drop=("HUBOPS_RUNTIME",)):
-            started = time.perf_counter()
-            planning, applying, applied, failed, kinds = asyncio.run(run())
-            seconds = time.perf_counter() - started
-        outcome = f"{applied} tenants applied, {failed} failed"
-        split = f"plan {secs(planning)} + change sets {secs(applying)}"
-        return Figures(
-            seconds,
-            kinds,
-            self.sops.decryptions(),
-            outcome,
-            applied == self.tenants and not failed,
-            split,
-        )
-
-    def cli(self, runtime: Runtime, args: list[str]) -> CliFigures:
-        self.sops.reset()
-        offset = runtime.log_size()
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [*hubops_command(), *args, "--runtime", runtime.target, "--no-color"],
-            env={k: v for k, v in self.env.items() if k != "HUBOPS_RUNTIME"},
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
-        seconds = time.perf_counter() - started
-        lines = [line for line in proc.stdout.splitlines() if line.strip()]
-        outcome = lines[-1] if lines else (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return CliFigures(
-            seconds,
-            proc.returncode,
-            runtime.requests_since(offset),
-            self.sops.decryptions(),
-            outcome,
-        )
-
-    def check(self, ok: bool, what: str) -> str:
+    def check(self, ok: bool, what: str) -> None:
         if not ok:
             self.failures.append(what)
-        return f"    check: {what}: {'ok' if ok else 'NOT MET'}"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def secs(value: float) -> str:
-    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
-
-
-def show(name: str, tenants: int, fig: Figures) -> str:
-    split = f" ({fig.split})" if fig.split else ""
-    return (
-        f"  {name}: {tenants} tenants, {secs(fig.seconds)}{split}, "
-        f"{describe_requests(fig.kinds)}, "
-        f"{plural(fig.decryptions, 'sops decryption')}; {fig.outcome}"
-    )
-
-
-def show_cli(command: str, fig: CliFigures) -> str:
-    requests = (
-        f", {describe_requests(fig.kinds)} in the server's access log"
-        if fig.kinds is not None
-        else ""
-    )
-    return (
-        f"      CLI `{command}`: {secs(fig.seconds)} end to end, "
-        f"exit {fig.exit_code}{requests}, "
-        f"{plural(fig.decryptions, 'sops decryption')}; {fig.outcome}"
-    )
-
-
-# --- the repository edits -----------------------------------------------------
-
-
-def copy_repository(source: Path, dest: Path) -> Path:
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    shutil.copy(source / "catalog.yaml", dest / "catalog.yaml")
-    shutil.copytree(source / "tenants", dest / "tenants")
-    return dest / "tenants"
+        self.notes.append(f"check: {what}: {'ok' if ok else 'NOT MET'}")
 
 
 def rename_tenant(folder: Path) -> bytes:
@@ -390,136 +288,55 @@ def rename_tenant(folder: Path) -> bytes:
     return original
 
 
-def reencrypt_secrets(folder: Path) -> None:
-    """Decrypt and encrypt again to the same recipients: same values, different bytes."""
-    path = folder / "secrets.sops.yaml"
-    before = path.read_bytes()
-    tree = yaml.safe_load(before)
-    plain = decrypt(path, tree)
-    assert not isinstance(plain, DecryptFailure), plain
-    path.write_bytes(encrypt(yaml.safe_dump(plain).encode(), recipients(tree)))
-    assert path.read_bytes() != before
-
-
-# --- one runtime mode -------------------------------------------------------
-
-
-def run_mode(bench: Bench, remote: bool, source: Path, work: Path) -> list[str]:
-    name = "remote" if remote else "embedded"
-    root = copy_repository(source, work / name / "repo")
-    folders = sorted(p for p in root.iterdir() if p.is_dir())
-    n = bench.tenants
-
-    @contextmanager
-    def runtime(db: Path) -> Iterator[Runtime]:
-        if remote:
-            with serve(db, bench.env) as served:
-                yield served
-        else:
-            yield Runtime(str(db))
-
-    out: list[str] = []
-    db = work / name / "state.db"
-    with runtime(db) as main_rt:
-        if remote:
-            out.append(f"remote runtime: `hubops serve --db sqlite:///{db}` at {main_rt.target}")
-        else:
-            out.append(f"embedded runtime: `--runtime {db}`")
-
-        fig = bench.inprocess_apply(main_rt, root)
-        out.append(show("initial apply", n, fig))
-        # The CLI's initial apply goes to a second, empty runtime of the same kind.
-        with runtime(work / name / "cli-apply.db") as fresh:
-            cli = bench.cli(fresh, ["apply", str(root), "--auto-approve"])
-        out.append(show_cli("hubops apply ROOT --auto-approve", cli))
-        out.append(bench.check(fig.ok and cli.exit_code == 0, "every tenant applied"))
-
-        plan_args = ["plan", str(root), "--detailed-exitcode"]
-        plan_cmd = "hubops plan ROOT --detailed-exitcode"
-
-        fig = bench.inprocess_plan(main_rt, root)
-        cli = bench.cli(main_rt, plan_args)
-        out.append(show("no-op plan", n, fig))
-        out.append(show_cli(plan_cmd, cli))
-        out.append(
-            bench.check(
-                fig.ok and fig.outcome == cli.outcome == "No changes." and cli.exit_code == 0,
-                'no-op plan exits 0 with "No changes."',
-            )
+def plans(bench: Bench, runtime: str, label: str, served: Served | None = None) -> None:
+    n, root = bench.tenants, str(bench.root)
+    skipped = f"{n} tenant{'s' if n != 1 else ''} unchanged ({n} not parsed"
+    offset = served.log_size() if served else 0
+    noop = bench.measure(
+        f"no-op plan ({label})", 1.5, "plan", root, "--detailed-exitcode", "--runtime", runtime
+    )
+    bench.check(
+        noop.code == 0 and skipped in noop.out and noop.last_line == "No changes.",
+        f"{label}: no-op plan exits 0, reports {n} tenants unchanged and not parsed",
+    )
+    if served is not None:
+        seen = served.requests_since(offset)
+        expected = 1 + math.ceil(n / STATES_PER_REQUEST)
+        bench.check(
+            len(seen) == expected and all("tenant-states" in r or "key" in r for r in seen),
+            f"{label}: no-op plan makes {expected} requests (key + tenant-states), "
+            f"made {len(seen)}",
         )
-        limit = Counter({"state": n, "key": 1})
-        out.append(
-            bench.check(
-                all(fig.kinds[k] <= limit[k] for k in fig.kinds)
-                and (cli.kinds is None or all(cli.kinds[k] <= limit[k] for k in cli.kinds)),
-                f"no-op plan makes at most {n} state + 1 key requests",
-            )
-        )
-        out.append(
-            bench.check(
-                fig.decryptions == cli.decryptions == 0, "no-op plan decrypts no secrets file"
-            )
-        )
-
-        original = rename_tenant(folders[0])
-        try:
-            fig = bench.inprocess_plan(main_rt, root)
-            cli = bench.cli(main_rt, plan_args)
-        finally:
-            (folders[0] / "tenant.yaml").write_bytes(original)
-        out.append(show(f"one tenant renamed ({folders[0].name})", n, fig))
-        out.append(show_cli(plan_cmd, cli))
-        expected = "Plan: 0 to add, 1 to change, 0 to destroy."
-        out.append(
-            bench.check(
-                fig.outcome == cli.outcome == expected
-                and cli.exit_code == 2
-                and fig.decryptions == cli.decryptions == 0
-                and sum(fig.kinds.values()) <= n + 1,
-                f"{expected!r}, {n + 1} requests at most, 0 sops decryptions",
-            )
-        )
-
-        with patched_environ(bench.env):
-            reencrypt_secrets(folders[-1])
-        fig = bench.inprocess_plan(main_rt, root)
-        cli = bench.cli(main_rt, plan_args)
-        out.append(show(f"one secrets file re-encrypted ({folders[-1].name})", n, fig))
-        out.append(show_cli(plan_cmd, cli))
-        out.append(
-            bench.check(
-                fig.outcome == cli.outcome == "No changes."
-                and cli.exit_code == 0
-                and fig.decryptions == cli.decryptions == 1
-                and sum(fig.kinds.values()) <= n + 1,
-                f'"No changes.", {n + 1} requests at most, exactly 1 sops decryption',
-            )
-        )
-    return out
-
-
-@contextmanager
-def scratch(workdir: Path | None) -> Iterator[Path]:
-    """--workdir as given, else a temporary directory removed afterwards."""
-    if workdir is not None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        yield workdir.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="hubops-plan-scale-") as tmp:
-        yield Path(tmp)
+    folder = sorted(p for p in bench.root.iterdir() if p.is_dir())[0]
+    original = rename_tenant(folder)
+    try:
+        one = bench.measure(
+            f"one tenant changed ({label})", 2.5, "plan", root, "--detailed-exitcode",
+            "--runtime", runtime,
+        )  # fmt: skip
+    finally:
+        (folder / "tenant.yaml").write_bytes(original)
+    expected_line = "Plan: 0 to add, 1 to change, 0 to destroy."
+    bench.check(
+        one.code == 2 and one.last_line == expected_line,
+        f"{label}: one changed tenant plans {expected_line!r}",
+    )
+    full = bench.measure(
+        f"plan --full ({label})", None, "plan", root, "--full", "--runtime", runtime
+    )
+    bench.check(
+        full.code == 0 and full.last_line == "No changes." and "not parsed" not in full.out,
+        f"{label}: plan --full parses every tenant and finds no change",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--stores", type=int, default=10)
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=None,
-        help="put the repository, databases and logs here (default: cache + a temp dir)",
-    )
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--fresh", action="store_true", help="regenerate the cached repository")
+    parser.add_argument("--profile", action="store_true", help="profile a step that misses")
     args = parser.parse_args(argv)
     if args.tenants < 1 or args.stores < 3:
         parser.error("--tenants must be at least 1 and --stores at least 3")
@@ -533,27 +350,90 @@ def main(argv: list[str] | None = None) -> int:
         if args.fresh:
             shutil.rmtree(source, ignore_errors=True)
         key_file = _validate_scale().generate(source, args.tenants, args.stores)
-        sops = SopsCounter.install(work)
+        repo = work / "repo"
+        shutil.rmtree(repo, ignore_errors=True)
+        shutil.copytree(source / "tenants", repo / "tenants")
+        shutil.copy(source / "catalog.yaml", repo / "catalog.yaml")
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("HUBOPS_")},
             "SOPS_AGE_KEY_FILE": str(key_file),
-            "HUBOPS_SOPS": str(sops.script),
             "HUBOPS_ADMIN_TOKEN": ADMIN_TOKEN,
             "NO_COLOR": "1",
         }
-        bench = Bench(args.tenants, env, sops)
-        print(
-            f"plan at scale: {args.tenants} tenants x {args.stores} stores, "
-            f"{os.cpu_count()} cores, repository {source}"
+        parsing = parse_manifests(repo / "tenants")
+        bench = Bench(args.tenants, env, work, repo / "tenants", parsing, args.profile)
+        report(bench, args)
+    return 1 if bench.failures else 0
+
+
+def report(bench: Bench, args: argparse.Namespace) -> None:
+    n, root, work = bench.tenants, str(bench.root), bench.work
+    print(
+        f"plan at scale: {n} tenants x {args.stores} stores, {os.cpu_count()} cores; "
+        f"baseline: parsing the manifests (PyYAML C) {bench.parsing:.3f} s"
+    )
+    valid = bench.measure("validate", 10, "validate", root)
+    bench.check(valid.code == 0 and f"Valid: {n} tenant" in valid.out, "every tenant validates")
+    for stale in (*work.glob("embedded.db*"), *work.glob("served.db*"), *work.glob("*.key")):
+        stale.unlink()
+    db = str(work / "embedded.db")
+    applied = bench.measure("initial apply (embedded)", 20, "apply", root, "--auto-approve",
+                            "--runtime", db)  # fmt: skip
+    bench.check(applied.code == 0 and "Apply complete!" in applied.out, "every tenant applied")
+    plans(bench, db, "embedded")
+    with serve(work / "served.db", bench.env) as served:
+        applied = bench.hubops("apply", root, "--auto-approve", "--runtime", served.url)
+        bench.check(applied.code == 0, "every tenant applied to `hubops serve`")
+        plans(bench, served.url, "hubops serve", served)
+    bench.rss["serve"] = served.rss_mb
+
+    click = f'{sys.executable} -c "import click"'
+    script = str(hubops_script())
+    means: dict[str, float] = {}
+    if shutil.which("hyperfine") is None:
+        bench.notes.append("hyperfine is not installed (apt-get install hyperfine): "
+                           "`hubops --version` and `token new` not timed")  # fmt: skip
+    else:
+        means = hyperfine(
+            {"click": click, "version": f"{script} --version", "token": f"{script} token new"},
+            bench.env,
+            work,
         )
-        for remote in (True, False):
-            for line in run_mode(bench, remote, source, work):
-                print(line, flush=True)
+        for name, command in (("version", "hubops --version"), ("token", "hubops token new")):
+            bench.rows.append(
+                Row(command, means[name], means[name] / means["click"], 3, base="import click")
+            )
+
+    if bench.missed:
+        with serve(work / "served.db", bench.env) as again:  # for the steps against one
+            for step, args in bench.missed:
+                here = tuple(again.url if a.startswith("http://") else a for a in args)
+                bench.notes.append(bench.profiled(step, here))
+    for row in bench.rows:
+        print(row.line())
+    if means:
+        print(f'  baseline `python -c "import click"` (hyperfine mean): {means["click"]:.3f} s')
+    worst = max(bench.rss, key=bench.rss.__getitem__)
+    verdict = "met" if bench.rss[worst] < RSS_LIMIT_MB else "MISSED"
+    rss = ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(bench.rss.items()))
+    print(f"  max RSS per command: {rss} (target: under {RSS_LIMIT_MB:g} MB) {verdict}")
+    for note in bench.notes:
+        print(f"  {note}")
     if bench.failures:
         print(f"{len(bench.failures)} checks not met: " + "; ".join(bench.failures))
-        return 1
-    print("all checks met")
-    return 0
+    else:
+        print("all checks met")
+
+
+@contextmanager
+def scratch(workdir: Path | None) -> Iterator[Path]:
+    """--workdir as given, else a temporary directory removed afterwards."""
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield workdir.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="hubops-plan-scale-") as tmp:
+        yield Path(tmp)
 
 
 if __name__ == "__main__":

@@ -89,3 +89,14 @@ def test_help_lists_every_command() -> None:
         assert f"  {name} " in out
     for name in ("serve", "status", "check-encrypted"):
         assert f"  {name} " in out
+
+
+def test_plan_against_a_served_runtime_loads_no_web_or_database_stack(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBOPS_ADMIN_TOKEN", "some-admin-token")
+    code, _, modules = _start("plan", "tenants", "--runtime", "http://127.0.0.1:1", cwd=repo.root)
+    assert code == 1  # nothing listens there; what matters is what it loaded to find out
+    stack = {name.split(".")[0] for name in _runtime_imports(modules)}
+    assert stack == {"httpx", "hubops"}, sorted(stack)
+    assert not any(name.startswith("hubops.runtime.") for name in modules if "settings" not in name)

@@ -8,11 +8,11 @@ from migrating at once; on SQLite the IMMEDIATE write transaction does.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from hubops.runtime.db import writing
 
@@ -20,7 +20,41 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x68756275  # "hubu": any constant shared by every hubops runtime
 
 
+_REVISION = re.compile(r'^(down_revision|revision) = "([^"]+)"$', re.M)
+
+
+def head_revision() -> str | None:
+    """The one head of the migration scripts, read from their text (None: not exactly one)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION.findall(script.read_text()):
+            (revisions if key == "revision" else parents).add(value)
+    heads = revisions - parents
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database is at the newest schema already (then Alembic is not even loaded).
+
+    Most starts of a runtime, and every embedded `plan`, find it so; Alembic
+    costs a large share of a short command's time to import and run.
+    """
+    head = head_revision()
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        return False
+    return head is not None and found == [head]
+
+
 def upgrade(engine: Engine) -> None:
+    if at_head(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with writing(engine) as conn:

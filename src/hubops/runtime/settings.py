@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-
 from hubops.errors import UsageError
 
 DEFAULT_DB_URL = "sqlite:///.hubops/state.db"
@@ -187,6 +185,8 @@ def parse_master_key(raw: str | None) -> bytes | None:
 
 def sqlite_file(db_url: str) -> Path | None:
     """The database file of a file-backed SQLite URL, None for other databases or memory."""
+    from sqlalchemy.engine import make_url  # only a runtime that opens a database needs it
+
     url = make_url(db_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
