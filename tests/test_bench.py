@@ -45,7 +45,7 @@ def test_plan_scale_runs(
     spec.loader.exec_module(bench)
     assert bench.main(["--tenants", "3", "--stores", "3", "--workdir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "baseline: parsing the manifests (PyYAML C)" in out
+    assert "baseline parsing the manifests (PyYAML C): " in out
     for step, target in (
         ("validate", "at most 10x"),
         ("initial apply (embedded)", "at most 20x"),

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from hubops.errors import SecretsError
-from hubops.manifest import sops_age
 from hubops.manifest.age_keys import AgeKeys, find_keys
 
 SOPS_KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault")
@@ -171,6 +170,9 @@ def _age_keys() -> AgeKeys | None:
 def _in_process(
     path: Path, tree: Mapping[str, Any], keys: AgeKeys
 ) -> dict[str, Any] | DecryptFailure | None:
+    # Loaded on first use: pyrage and cryptography are needed only when a file is decrypted.
+    from hubops.manifest import sops_age
+
     outcome = sops_age.decrypt_file(path, keys)
     if isinstance(outcome, sops_age.Refused):
         return DecryptFailure(refusal(outcome.reason, recipients(tree)))

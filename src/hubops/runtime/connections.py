@@ -215,16 +215,23 @@ def apply_decisions(
 
 def pending_retailers(conn: Connection, tenant_id: int) -> list[str]:
     """Retailer ids of the requests awaiting review, for the plan's note."""
-    return list(
-        conn.execute(
-            select(retailer_connections.c.retailer_id)
-            .where(
-                retailer_connections.c.tenant_id == tenant_id,
-                retailer_connections.c.status == "pending",
-            )
-            .order_by(retailer_connections.c.retailer_id)
-        ).scalars()
+    return pending_by_tenant(conn, [tenant_id]).get(tenant_id, [])
+
+
+def pending_by_tenant(conn: Connection, tenant_ids: list[int]) -> dict[int, list[str]]:
+    """`pending_retailers` of many tenants in one query (only tenants with some)."""
+    found: dict[int, list[str]] = {}
+    rows = conn.execute(
+        select(retailer_connections.c.tenant_id, retailer_connections.c.retailer_id)
+        .where(
+            retailer_connections.c.tenant_id.in_(tenant_ids),
+            retailer_connections.c.status == "pending",
+        )
+        .order_by(retailer_connections.c.tenant_id, retailer_connections.c.retailer_id)
     )
+    for row in rows:
+        found.setdefault(row.tenant_id, []).append(row.retailer_id)
+    return found
 
 
 def check_order_retailer(conn: Connection, tenant_id: int, retailer: str) -> None:
