@@ -81,11 +81,7 @@ class TenantFiles:
     contents: dict[Path, Content]
     # False when a file cannot be read or a link leads out of the root.
     readable: bool = True
-
-    def digests(self) -> dict[str, str]:
-        return {
-            p.name: _sha256(data) for p, data in self.contents.items() if isinstance(data, bytes)
-        }
+    digests: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its bytes
 
     @property
     def size(self) -> int:
@@ -93,14 +89,11 @@ class TenantFiles:
         return sum(len(d) for d in self.contents.values() if isinstance(d, bytes))
 
     @property
-    def secrets_files(self) -> list[Path]:
-        return [p for p in self.contents if is_secrets_file(p)]
-
-    @property
     def secrets_digest(self) -> str | None:
         """One digest over the secrets files (names and bytes); None without any."""
-        digests = self.digests()
-        entries = sorted((p.name, digests.get(p.name, "-")) for p in self.secrets_files)
+        entries = sorted(
+            (p.name, self.digests.get(p.name, "-")) for p in self.contents if is_secrets_file(p)
+        )
         if not entries:
             return None
         return _joined(f"{name} {digest}" for name, digest in entries)
@@ -114,20 +107,15 @@ class Snapshot:
     tenants: dict[str, TenantFiles]
     # Whether every folder of the root was taken (no --tenant selection).
     whole_root: bool = True
-    _config_digests: dict[str, str | None] = field(default_factory=dict, compare=False)
 
     def config_digest(self, name: str) -> str | None:
         """Digest of the tenant's files, the catalog and the hubops version (SPEC 8)."""
-        if name not in self._config_digests:
-            self._config_digests[name] = self._config_digest(self.tenants[name])
-        return self._config_digests[name]
-
-    def _config_digest(self, tenant: TenantFiles) -> str | None:
+        tenant = self.tenants[name]
         if not tenant.readable or isinstance(self.catalog, Diagnostic):
             return None
         catalog = _sha256(self.catalog) if self.catalog is not None else "-"
         lines = [f"hubops {__version__}", f"catalog {catalog}"]
-        lines += [f"file {name} {digest}" for name, digest in sorted(tenant.digests().items())]
+        lines += [f"file {file} {digest}" for file, digest in sorted(tenant.digests.items())]
         return _joined(lines)
 
 
@@ -143,7 +131,8 @@ def read_tenant_files(folder: Path, root: Path) -> TenantFiles:
             continue
         contents[path] = read_bounded(path, *file_limit(path))
         readable &= isinstance(contents[path], bytes)
-    return TenantFiles(folder.name, folder, contents, readable)
+    digests = {p.name: _sha256(d) for p, d in contents.items() if isinstance(d, bytes)}
+    return TenantFiles(folder.name, folder, contents, readable, digests)
 
 
 def take_snapshot(
