@@ -4,9 +4,11 @@ This is the glue between the pure core (load, validate, diff, the guards in
 `plan.guards`) and the runtime client. Each command has one entry here
 (`plan`, `apply`, `status`; each opens the runtime the command names), so
 the CLI only parses flags, asks and renders: what it shows and asks while
-an apply runs, it does through the `Presenter` it passes in. Secrets files
+an apply runs, it does through the `Presenter` it passes in. The tenants
+root is read once (`manifest.snapshot`); a tenant whose files and live
+revision are those of its last apply is not even parsed, and secrets files
 are decrypted only when their content changed since the last apply (the
-runtime records a digest) or when a change must send a value.
+runtime records both digests) or when a change must send a value.
 """
 
 from __future__ import annotations
