@@ -65,6 +65,8 @@ def test_key_commands_and_version_load_no_runtime(args: tuple[str, ...], printed
     code, out, modules = _start(*args)
     assert code == 0 and out.startswith(printed)
     assert _runtime_imports(modules) == []
+    # nor the manifest models' validation library: these start in about `import click`'s time
+    assert not any(name.split(".")[0] in ("pydantic", "yaml") for name in modules)
 
 
 def test_validate_and_check_encrypted_load_no_runtime(repo: Repo) -> None:

@@ -25,8 +25,6 @@ import click
 
 from hubops import __version__
 from hubops.errors import ConfigError, HubopsError
-from hubops.render.diagnostics import echo_diagnostics
-from hubops.render.escape import printable
 
 # command name -> "module:attribute" of its click command, imported when it is used
 COMMANDS = {
@@ -79,7 +77,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code instead of exiting (used by tests too)."""
+    """Run the CLI and return its exit code instead of exiting (used by tests too).
+
+    The renderers are imported only when an error is shown: they load pydantic
+    (for the field rules), which `--version` and `token new` do not need.
+    """
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="hubops", standalone_mode=False
@@ -88,15 +90,21 @@ def run(argv: Sequence[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 1
     except click.ClickException as exc:
+        from hubops.render.escape import printable
+
         shown = io.StringIO()
         exc.show(file=shown)
         for line in shown.getvalue().splitlines():
             click.echo(printable(line), err=True)
         return 1
     except ConfigError as exc:
+        from hubops.render.diagnostics import echo_diagnostics
+
         echo_diagnostics(exc.diagnostics, err=True)
         return exc.exit_code
     except HubopsError as exc:
+        from hubops.render.escape import printable
+
         click.echo(f"Error: {printable(exc.format_message())}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -279,12 +279,15 @@ def _outside(path: Path, root: Path, what: str) -> Diagnostic | None:
 
 
 def read_tenant_folder(
-    folder: Path, contents: Mapping[Path, Content] | None = None
+    folder: Path,
+    files: Sequence[Path] | None = None,
+    contents: Mapping[Path, Content] | None = None,
 ) -> TenantSources:
     """Everything in one tenant folder of a tenants root (the folder's parent).
 
-    `contents` holds the bytes of its files as a snapshot read them, so a file
-    is read once; without it they are read here.
+    `files` and `contents` are its `tenant_files` and their bytes as a
+    snapshot listed and read them, so nothing is listed or read twice;
+    without them the folder is read here.
     """
     contents = contents or {}
     sources = TenantSources(name=folder.name, folder=folder)
@@ -294,7 +297,7 @@ def read_tenant_folder(
         sources.diagnostics.append(escape)
         sources.broken_kinds.add("*")
         return sources
-    yaml_files = tenant_files(folder)
+    yaml_files = list(files) if files is not None else tenant_files(folder)
     for path in [p for p in yaml_files if p.is_symlink()]:
         escape = _outside(path, root, "file")
         if escape is not None:

@@ -109,7 +109,7 @@ def load_snapshot(
     started = time.perf_counter()
     chosen = [snapshot.tenants[n] for n in (snapshot.tenants if names is None else names)]
     catalog_doc, diags = read_catalog(catalog_path, snapshot.catalog)
-    sources = [read_tenant_folder(t.folder, t.contents) for t in chosen]
+    sources = [read_tenant_folder(t.folder, t.files, t.contents) for t in chosen]
     timings.parse += time.perf_counter() - started
 
     started = time.perf_counter()

@@ -78,7 +78,8 @@ class TenantFiles:
 
     name: str
     folder: Path
-    contents: dict[Path, Content]
+    files: list[Path]  # what `load.tenant_files` lists, links out of the root included
+    contents: dict[Path, Content]  # the bytes of each, but of such a link
     # False when a file cannot be read or a link leads out of the root.
     readable: bool = True
     digests: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its bytes
@@ -122,17 +123,18 @@ class Snapshot:
 def read_tenant_files(folder: Path, root: Path) -> TenantFiles:
     """The files of one tenant folder under the resolved `root`, each read once."""
     if escapes(folder, root):
-        return TenantFiles(folder.name, folder, {}, readable=False)
+        return TenantFiles(folder.name, folder, [], {}, readable=False)
+    files = tenant_files(folder)
     contents: dict[Path, Content] = {}
     readable = True
-    for path in tenant_files(folder):
+    for path in files:
         if path.is_symlink() and escapes(path, root):
             readable = False  # loading refuses it; never read what is outside the root
             continue
         contents[path] = read_bounded(path, *file_limit(path))
         readable &= isinstance(contents[path], bytes)
     digests = {p.name: _sha256(d) for p, d in contents.items() if isinstance(d, bytes)}
-    return TenantFiles(folder.name, folder, contents, readable, digests)
+    return TenantFiles(folder.name, folder, files, contents, readable, digests)
 
 
 def take_snapshot(
