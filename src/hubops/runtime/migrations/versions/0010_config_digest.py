@@ -1,7 +1,7 @@
 """What a tenant's last apply was made from: the configuration digest, and its revision.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
