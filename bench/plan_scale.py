@@ -50,12 +50,13 @@ from types import ModuleType
 import httpx
 import yaml
 
+from hubops.live import MAX_TENANT_STATES
+
 HERE = Path(__file__).resolve().parent
 ADMIN_TOKEN = "bench-admin-token-5d1e"
 CLI_TIMEOUT = 3600.0
 SERVER_START_TIMEOUT = 30.0
 RSS_LIMIT_MB = 300.0
-STATES_PER_REQUEST = 100  # hubops.live.MAX_TENANT_STATES
 # The runtime's request log: one "METHOD /route/{template} STATUS 1.2ms" line per request.
 ACCESS_LINE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/admin/\S*) \d{3} [\d.]+ms$", re.M)
 
@@ -306,7 +307,7 @@ def plans(bench: Bench, runtime: str, label: str, served: Served | None = None) 
     )
     if served is not None:
         seen = served.requests_since(offset)
-        expected = 1 + math.ceil(n / STATES_PER_REQUEST)
+        expected = 1 + math.ceil(n / MAX_TENANT_STATES)
         bench.check(
             len(seen) == expected and all("tenant-states" in r or "key" in r for r in seen),
             f"{label}: no-op plan makes {expected} requests (key + tenant-states), "
