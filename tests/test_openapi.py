@@ -25,6 +25,7 @@ LINTERS = REPO / ".ci" / "node_modules" / ".bin"
 
 OPERATION_IDS = {
     ("GET", "/healthz"): "getHealth",
+    ("GET", "/readyz"): "getReadiness",
     ("GET", "/admin/v1/tenants"): "listTenants",
     ("GET", "/admin/v1/tenants/{name}"): "getTenant",
     ("GET", "/admin/v1/tenant-states"): "getTenantStates",
@@ -181,7 +182,7 @@ def test_the_document_describes_itself(document: dict[str, Any]) -> None:
         assert op.get("description"), (method, path)
         expected = (
             []
-            if path == "/healthz"
+            if path in ("/healthz", "/readyz")
             else [{"partnerToken": []}]
             if path.startswith("/v1/")
             else [{"adminToken": []}]
@@ -213,8 +214,11 @@ def test_redocly_recommended_rules_pass(dumped: Path) -> None:
     problems = [
         (p["severity"], p["ruleId"], p["location"][0]["pointer"]) for p in report["problems"]
     ]
-    # Only the liveness route has no 4xx: it has no input that could be refused.
-    assert problems == [("warn", "operation-4xx-response", "#/paths/~1healthz/get/responses")]
+    # Only liveness and readiness have no 4xx: they take no input that could be refused.
+    assert problems == [
+        ("warn", "operation-4xx-response", "#/paths/~1healthz/get/responses"),
+        ("warn", "operation-4xx-response", "#/paths/~1readyz/get/responses"),
+    ]
     assert result.returncode == 0, result.stderr
 
 

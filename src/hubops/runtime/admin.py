@@ -116,15 +116,17 @@ def post_changes(
     but the last is kept (202), and the last applies all of them at once.
     Invitations for admins it added are e-mailed after it committed.
     """
-    if not is_name(name):
-        raise InvalidChange(f"the tenant in the path is not a valid name: use {NAME_RULE}")
-    if change_set.part is None:
-        result = store.apply_change_set(runtime.engine, runtime.keys, name, change_set, admin)
-    else:
-        received = staging.receive_part(runtime.engine, runtime.keys, name, change_set, admin)
-        if isinstance(received, StagedPartOut):
-            return JSONResponse(received.model_dump(), status_code=202)
-        result = received
+    with runtime.metrics.change_set() as tally:
+        if not is_name(name):
+            raise InvalidChange(f"the tenant in the path is not a valid name: use {NAME_RULE}")
+        if change_set.part is None:
+            result = store.apply_change_set(runtime.engine, runtime.keys, name, change_set, admin)
+        else:
+            received = staging.receive_part(runtime.engine, runtime.keys, name, change_set, admin)
+            if isinstance(received, StagedPartOut):
+                tally.kept()
+                return JSONResponse(received.model_dump(), status_code=202)
+            result = received
     revision, change_set_id = result
     after.add_task(invitations.send_due, runtime)  # a sync task: run in a worker thread
     return ChangeSetOut(revision=revision, changeSet=change_set_id)

@@ -141,6 +141,10 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Readiness(BaseModel):
+    status: Literal["ready"]
+
+
 class ErrorInfo(BaseModel):
     code: str
     message: str

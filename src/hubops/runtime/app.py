@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ from hubops.runtime import (
     admin,
     connection_routes,
     health,
+    metrics_route,
     migrate,
     openapi,
     partner,
@@ -37,6 +39,7 @@ from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
 from hubops.runtime.request_log import RequestLog
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
+from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks import routes as webhook_routes
 from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retry_schedule
 
@@ -62,7 +65,8 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         if not kept_before:  # do not leave a wrong key behind to be picked up next time
             settings.key_file().unlink(missing_ok=True)
         raise
-    runtime = Runtime(settings=settings, engine=engine, keys=keys)
+    runtime = Runtime(settings=settings, engine=engine, keys=keys, schema_heads=migrate.heads())
+    runtime.metrics.count_pending_with(partial(deliveries.pending_count, engine))
 
     schedule, timeout = retry_schedule(), request_timeout()
     uploads = UploadProcessor(engine, lease_seconds())
@@ -111,6 +115,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.state.catalog_uploads = uploads
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
     app.include_router(admin.router)
     app.include_router(simulate.router)
     partner.install(app)
@@ -123,5 +128,5 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
     app.add_middleware(BodyLimit, streamed=receive.streams_body)
     app.add_middleware(EmptyQueryIsAbsent)
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hubops.runtime.context import RuntimeDep
-from hubops.runtime.errors import ADMIN_REALM, PARTNER_REALM, Unauthorized
+from hubops.runtime.errors import ADMIN_REALM, METRICS_REALM, PARTNER_REALM, Unauthorized
 from hubops.runtime.openapi import errors
 
 
@@ -58,6 +58,16 @@ PARTNER = Realm(
         auto_error=False,
         scheme_name="partnerToken",
         description="A tenant's ApiToken value (`hub_...`), as applied from its secrets file.",
+    ),
+)
+METRICS = Realm(
+    METRICS_REALM,
+    "the metrics token",
+    "<HUBOPS_METRICS_TOKEN>",
+    HTTPBearer(
+        auto_error=False,
+        scheme_name="metricsToken",
+        description="The runtime's HUBOPS_METRICS_TOKEN, when it is set.",
     ),
 )
 # What a route declares to say it takes the realm's bearer token (read by `bearer_token`).

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from hubops.runtime.crypto import Keys
+from hubops.runtime.metrics import Metrics
 from hubops.runtime.settings import RuntimeSettings
 
 
@@ -17,6 +18,9 @@ class Runtime:
     settings: RuntimeSettings
     engine: Engine
     keys: Keys
+    metrics: Metrics = field(default_factory=Metrics)
+    # The newest migrations this code knows: `/readyz` compares the database's with them.
+    schema_heads: frozenset[str] = frozenset()
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -30,7 +30,8 @@ which (the caller knows what it asked for). Each cause has its own code:
     ├── InvalidChange                422  invalid_change (a change set the state refuses)
     │   ├── FingerprintMismatch           fingerprint_mismatch
     │   └── MissingSecret                 missing_secret
-    └── RateLimited                  429  rate_limited
+    ├── RateLimited                  429  rate_limited
+    └── NotReady                     503  not_ready (`/readyz`: no database, or an old schema)
 
 Request validation (a field or parameter of the wrong type or range) is
 422 `invalid_request`, wrong method 405 `method_not_allowed` with every
@@ -47,6 +48,7 @@ from typing import Any, ClassVar
 # The realms of the two APIs' RFC 6750 challenges.
 ADMIN_REALM = "hubops-admin"
 PARTNER_REALM = "hubops"
+METRICS_REALM = "hubops-metrics"
 
 
 class ApiError(Exception):
@@ -191,6 +193,10 @@ class RateLimited(ApiError, status=429, code="rate_limited"):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class NotReady(ApiError, status=503, code="not_ready"):
+    """The runtime cannot serve yet: its database does not answer or is not migrated."""
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops.runtime.db import writing
@@ -32,6 +32,17 @@ def head_revision() -> str | None:
             (revisions if key == "revision" else parents).add(value)
     heads = revisions - parents
     return next(iter(heads)) if len(heads) == 1 else None
+
+
+def heads() -> frozenset[str]:
+    """The newest revisions this code knows: what a current schema is stamped with."""
+    head = head_revision()
+    return frozenset() if head is None else frozenset({head})
+
+
+def stamped(conn: Connection) -> frozenset[str]:
+    """The revisions the database says its schema is at (raises if it was never migrated)."""
+    return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def at_head(engine: Engine) -> bool:

@@ -52,7 +52,7 @@ What every route shares:
 """
 
 TAGS = [
-    {"name": "health", "description": "Liveness, without authentication."},
+    {"name": "health", "description": "Liveness and readiness, without authentication."},
     {
         "name": "admin",
         "description": "Tenant state and change sets, for `hubops plan` and `apply` "
@@ -131,6 +131,10 @@ _STATUSES: dict[int, tuple[str, tuple[str, ...]]] = {
         (),
     ),
     429: ("This token sent too many requests (`rate_limited`).", ("Retry-After",)),
+    503: (
+        "Not ready: the database does not answer or its schema is not current (`not_ready`).",
+        (),
+    ),
 }
 
 

@@ -23,9 +23,10 @@ import logging
 import time
 from typing import Any
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubops.runtime.errors import error_body, exception_summary
+from hubops.runtime.metrics import Metrics
 from hubops.runtime.middleware import HttpMiddleware
 
 log = logging.getLogger("hubops.runtime.requests")
@@ -47,6 +48,12 @@ _INTERNAL = json.dumps(
 
 
 class RequestLog(HttpMiddleware):
+    """Logs each request and counts it in `metrics`: both see the same route and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+        super().__init__(app)
+        self.metrics = metrics
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         method = scope["method"] if scope["method"] in METHODS else "OTHER"
@@ -57,8 +64,11 @@ class RequestLog(HttpMiddleware):
             # got its answer finds the line already there.
             nonlocal logged
             logged = True
-            ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            ms = round(seconds * 1000, 1)
             route = route_template(scope)
+            if self.metrics is not None:
+                self.metrics.request(method, route, status, seconds)
             fields: dict[str, Any] = {"method": method, "route": route, "status": status, "ms": ms}
             log.info("%s %s %s %sms", method, route, status, ms, extra=fields)
 

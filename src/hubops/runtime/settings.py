@@ -29,6 +29,7 @@ SMTP_URL_ENV = "HUBOPS_SMTP_URL"
 MAIL_FROM_ENV = "HUBOPS_MAIL_FROM"
 PUBLIC_URL_ENV = "HUBOPS_PUBLIC_URL"
 CATALOG_ENV = "HUBOPS_CATALOG"
+METRICS_TOKEN_ENV = "HUBOPS_METRICS_TOKEN"
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
@@ -58,6 +59,8 @@ class RuntimeSettings:
     # False for the CLI's embedded runtime: it is no service, so invitations wait in the
     # database for the `hubops serve` that opens it.
     mails_invitations: bool = True
+    # `/metrics` needs this bearer token when set, and is open when not.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> RuntimeSettings:
@@ -80,6 +83,7 @@ class RuntimeSettings:
             mail_from=_env(MAIL_FROM_ENV) or cls.mail_from,
             public_url=public.rstrip("/") if (public := _env(PUBLIC_URL_ENV)) else None,
             catalog_file=Path(catalog) if (catalog := _env(CATALOG_ENV)) else None,
+            metrics_token=_env(METRICS_TOKEN_ENV),
         )
 
     def key_file(self) -> Path:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, insert, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from hubops.runtime import crypto, store
@@ -51,6 +51,7 @@ class Job:
     event_type: str
     order_id: str | None
     ordering_key: str
+    created_at: datetime  # when the event happened: the lag metric starts there
     body: bytes
     attempts: int
     hook: dict[str, Any] | None  # the webhook's body as applied now; None if deleted
@@ -287,3 +288,15 @@ def attempt_log(
     )
     with reading(engine) as conn:
         return keyset.page(conn, query, webhook_attempts.c.id, limit)
+
+
+def pending_count(engine: Engine) -> int:
+    """Deliveries waiting for an attempt, of every replica (the `hubops_webhook_pending` gauge)."""
+    with reading(engine) as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(webhook_deliveries)
+                .where(webhook_deliveries.c.status == "pending")
+            ).scalar_one()
+        )

@@ -35,6 +35,7 @@ from hubops import __version__, utc
 from hubops.addresses import loopback_allowed
 from hubops.runtime.context import Runtime
 from hubops.runtime.errors import exception_summary
+from hubops.runtime.metrics import AttemptOutcome
 from hubops.runtime.settings import RuntimeConfigError
 from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks.signing import signature_header
@@ -112,6 +113,13 @@ def webhook_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
         limits=httpx.Limits(max_keepalive_connections=0),
         headers={"user-agent": f"hubops-webhooks/{__version__}"},
     )
+
+
+def _outcome(response: httpx.Response | None) -> AttemptOutcome:
+    """What `hubops_webhook_attempts_total` counts an attempt as: only a 2xx is success."""
+    if response is not None and 200 <= response.status_code < 300:
+        return "success"
+    return "gone" if response is not None and response.status_code == 410 else "failure"
 
 
 class DeliveryWorker:
@@ -193,8 +201,10 @@ class DeliveryWorker:
             self._busy.discard(job.delivery_id)
 
     async def _attempt(self, job: deliveries.Job) -> None:
-        engine = self.runtime.engine
+        engine, metrics = self.runtime.engine, self.runtime.metrics
         now = utc.now()
+        if job.attempts == 0:
+            metrics.first_attempt_lag((now - job.created_at).total_seconds())
         if job.hook is None or not job.hook.get("enabled") or not job.keys:
             if job.hook is None:
                 reason = "the webhook no longer exists"
@@ -206,9 +216,11 @@ class DeliveryWorker:
                     "restore the master key or apply the webhook's secret again"
                 )
             attempt = deliveries.Attempt(now, None, None, reason, None)
+            metrics.attempt("failure")
             await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
             return
         attempt, response = await self._send(job, now)
+        metrics.attempt(_outcome(response))
         if response is not None and 200 <= response.status_code < 300:
             await asyncio.to_thread(deliveries.finish, engine, job, attempt, "succeeded", None)
             return
