@@ -41,13 +41,15 @@ def _db_url(value: str | None) -> str | None:
 def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -> None:
     """Serve the runtime's admin API (needs HUBOPS_ADMIN_TOKEN)."""
     import dataclasses
+    import logging.config
 
     import uvicorn
 
     from hubops.runtime.app import create_app
-    from hubops.runtime.request_log import log_config
+    from hubops.runtime.logs import log_config, log_format_from_env
 
     settings = RuntimeSettings.from_env(_db_url(db))
+    logging.config.dictConfig(log_config(uvicorn.config.LOGGING_CONFIG, log_format_from_env()))
     settings = dataclasses.replace(
         settings,
         sftp_host=host,
@@ -61,10 +63,12 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
     )
     shown = make_url(settings.db_url).render_as_string(hide_password=True)
     sftp = "" if settings.sftp_port is None else f"; SFTP on {host}:{settings.sftp_port}"
-    click.echo(
-        f"hubops runtime: database {shown}; admin tokens {names}; master key from "
-        f"{key_source}{sftp}",
-        err=True,
+    logging.getLogger("hubops.runtime").info(
+        "hubops runtime: database %s; admin tokens %s; master key from %s%s",
+        shown,
+        names,
+        key_source,
+        sftp,
     )
     # uvicorn's access log prints query strings; RequestLog logs route templates instead.
     uvicorn.run(
@@ -72,7 +76,7 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
         host=host,
         port=port,
         log_level="info",
-        log_config=log_config(uvicorn.config.LOGGING_CONFIG),
+        log_config=None,  # configured above, before the app logs anything
         access_log=False,
         server_header=False,
     )

@@ -99,10 +99,3 @@ class RequestLog(HttpMiddleware):
         finally:
             if not logged:  # the client left before any answer
                 record(0)
-
-
-def log_config(base: dict[str, Any]) -> dict[str, Any]:
-    """uvicorn's logging config (given) with hubops' loggers on its default handler."""
-    config = {**base, "loggers": dict(base.get("loggers", {}))}
-    config["loggers"]["hubops"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
