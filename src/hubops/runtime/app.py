@@ -34,6 +34,7 @@ from hubops.runtime.console import routes as console
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import make_engine
+from hubops.runtime.early_auth import AuthFirst
 from hubops.runtime.error_handlers import install_error_handlers
 from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
@@ -126,7 +127,8 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     console.install(app, settings)
     openapi.install(app)
     # Outermost last: the log sees every answer, the 413 and encoding checks included.
-    app.add_middleware(BodyLimit, streamed=receive.streams_body)
+    app.add_middleware(BodyLimit, streamed=receive.streams_body, timeout=settings.body_timeout)
+    app.add_middleware(AuthFirst, runtime=runtime)
     app.add_middleware(EmptyQueryIsAbsent)
     app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app

@@ -104,14 +104,19 @@ def match_token(tokens: dict[str, str], sent: str) -> str | None:
     return found
 
 
-def require_admin(request: Request, runtime: RuntimeDep, _docs: AdminBearer) -> str:
-    """The admin token's name, for the audit record; 401 otherwise."""
-    name = match_token(runtime.settings.admin_tokens, bearer_token(request, ADMIN))
+def admin_name(request: Request, tokens: dict[str, str]) -> str:
+    """The name of the admin token sent; 401 otherwise (also checked before a body is read)."""
+    name = match_token(tokens, bearer_token(request, ADMIN))
     if name is None:
         raise ADMIN.refused(
             "the admin token is not valid for this runtime; check HUBOPS_ADMIN_TOKEN"
         )
     return name
+
+
+def require_admin(request: Request, runtime: RuntimeDep, _docs: AdminBearer) -> str:
+    """The admin token's name, for the audit record; 401 otherwise."""
+    return admin_name(request, runtime.settings.admin_tokens)
 
 
 AdminName = Annotated[str, Depends(require_admin)]

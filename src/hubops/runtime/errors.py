@@ -22,6 +22,7 @@ which (the caller knows what it asked for). Each cause has its own code:
     │   ├── StaleRevision                 stale_revision
     │   ├── IllegalTransition             illegal_transition (an order's status)
     │   └── RetailerNotConnected          retailer_not_connected
+    ├── RequestTimeout               408  request_timeout (a body that did not arrive in time)
     ├── PayloadTooLarge              413  payload_too_large
     ├── UnsupportedMediaType         415  unsupported_media_type (a body that is not JSON)
     ├── Unprocessable                422  invalid_request (a body the route's rules refuse)
@@ -149,6 +150,19 @@ class IllegalTransition(Conflict, code="illegal_transition"):
 
 class RetailerNotConnected(Conflict, code="retailer_not_connected"):
     """An order from a retailer without an approved connection."""
+
+
+class RequestTimeout(ApiError, status=408, code="request_timeout"):
+    """The body did not arrive within HUBOPS_BODY_TIMEOUT; the connection is closed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the request body did not arrive within {seconds:g} seconds; send it at once",
+            {"timeoutSeconds": seconds},
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
 
 
 class PayloadTooLarge(ApiError, status=413, code="payload_too_large"):

@@ -8,7 +8,11 @@ UTF-8 ended in an undocumented `http_400`, so the encoding is checked on
 the buffered body here, with its own error code.
 
 A 413 after the whole body was read keeps the connection open; one whose
-body was too large even to drain closes it, as HTTP requires.
+body was too large even to drain closes it, as HTTP requires. A body that
+has not arrived in full within HUBOPS_BODY_TIMEOUT seconds is a 408 and the
+connection is closed: a client that announces a body and stalls holds a
+connection, never the runtime's memory or a worker for long. By the time
+a body is read here, `early_auth.AuthFirst` has checked the caller's token.
 
 Requests that `streamed` selects (the catalog file uploads) pass through
 unread: their routes authenticate first and then read the body themselves,
@@ -17,16 +21,17 @@ with a limit of their own.
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubops.plan.parts import MAX_BODY_BYTES
 from hubops.runtime.apis import ADMIN_PREFIX, PARTNER_PREFIX
-from hubops.runtime.errors import ApiError, InvalidEncoding, PayloadTooLarge, error_body
+from hubops.runtime.errors import InvalidEncoding, PayloadTooLarge, RequestTimeout
 from hubops.runtime.media import is_json
-from hubops.runtime.middleware import HttpMiddleware
+from hubops.runtime.middleware import HttpMiddleware, send_error
+from hubops.runtime.settings import DEFAULT_BODY_TIMEOUT
 
 DRAIN_LIMIT = 16 * MAX_BODY_BYTES
 
@@ -43,10 +48,12 @@ class BodyLimit(HttpMiddleware):
         app: ASGIApp,
         max_bytes: int = MAX_BODY_BYTES,
         streamed: Callable[[Scope], bool] | None = None,
+        timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         super().__init__(app)
         self.max_bytes = max_bytes
         self.streamed = streamed
+        self.timeout = timeout
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.streamed is not None and self.streamed(scope):
@@ -54,23 +61,28 @@ class BodyLimit(HttpMiddleware):
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                drained = not message.get("more_body", False) or await self._drain(receive)
-                await _refuse(send, self._too_large(scope["path"]), keep_alive=drained)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        drained = not message.get("more_body", False) or await self._drain(receive)
+                        await send_error(send, self._too_large(scope["path"]), keep_alive=drained)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await send_error(send, RequestTimeout(self.timeout), keep_alive=False)
+            return
         body = b"".join(chunks)
         problem = _encoding_problem(scope, body)
         if problem is not None:
-            await _refuse(send, problem, keep_alive=True)
+            await send_error(send, problem, keep_alive=True)
             return
         replayed = False
 
@@ -124,15 +136,3 @@ def _encoding_problem(scope: Scope, body: bytes) -> InvalidEncoding | None:
             {"offset": exc.start},
         )
     return None
-
-
-async def _refuse(send: Send, error: ApiError, *, keep_alive: bool) -> None:
-    payload = json.dumps(error_body(error.error_code(), error.message, error.details)).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-    ]
-    if not keep_alive:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

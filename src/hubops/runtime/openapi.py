@@ -8,8 +8,8 @@ What holds for every route by construction is added to the document here,
 where no route can forget it:
 
 * every operation that takes a body answers 400 (not UTF-8, not JSON),
-  413 and 415: `limits.BodyLimit` and the body parser stand in front of
-  all of them;
+  408, 413 and 415: `limits.BodyLimit` and the body parser stand in front
+  of all of them;
 * FastAPI's own 422 (`HTTPValidationError`) becomes the error shape that
   `errors.py` actually answers with;
 * every Partner API answer to a counted request carries the RateLimit-*
@@ -45,7 +45,8 @@ What every route shares:
 * A list is `{"items", "nextCursor"}`; pass `nextCursor` back as `cursor`.
 * Times are ISO 8601 with a timezone, answered in UTC, and must lie between
   0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z once converted to UTC.
-* A body is UTF-8 JSON of at most 1 MiB.
+* A body is UTF-8 JSON of at most 1 MiB, sent within HUBOPS_BODY_TIMEOUT seconds
+  (default 10) of the request's headers, which are checked first.
 * A method a path does not take is a 405 listing every method it takes in `Allow`.
 * Partner API answers carry `RateLimit-Limit`, `RateLimit-Remaining` and
   `RateLimit-Reset` once the token is known; a 429 carries `Retry-After`.
@@ -123,6 +124,10 @@ _STATUSES: dict[int, tuple[str, tuple[str, ...]]] = {
         "In conflict with the current state (`stale_revision`, `illegal_transition`).",
         (),
     ),
+    408: (
+        "The body did not arrive within HUBOPS_BODY_TIMEOUT seconds (`request_timeout`).",
+        (),
+    ),
     413: ("The body is over 1 MiB (`payload_too_large`).", ()),
     415: ("The body was not sent as JSON (`unsupported_media_type`).", ()),
     422: (
@@ -194,11 +199,11 @@ def shared_rules(spec: dict[str, Any]) -> dict[str, Any]:
             if _is_fastapi_422(responses.get("422", {})):
                 responses["422"] = _error_response(422)
             if "requestBody" in operation:
-                for status in (400, 413, 415):
+                for status in (400, 408, 413, 415):
                     responses.setdefault(str(status), _error_response(status))
             if path.startswith(PARTNER_PREFIX):
                 for status, response in responses.items():
-                    if status not in ("401", "413"):
+                    if status not in ("401", "408", "413"):
                         counted = header_refs(*RATE_LIMIT_HEADERS)
                         response["headers"] = {**response.get("headers", {}), **counted}
             operation["responses"] = dict(sorted(responses.items()))

@@ -30,6 +30,8 @@ MAIL_FROM_ENV = "HUBOPS_MAIL_FROM"
 PUBLIC_URL_ENV = "HUBOPS_PUBLIC_URL"
 CATALOG_ENV = "HUBOPS_CATALOG"
 METRICS_TOKEN_ENV = "HUBOPS_METRICS_TOKEN"
+BODY_TIMEOUT_ENV = "HUBOPS_BODY_TIMEOUT"
+DEFAULT_BODY_TIMEOUT = 10.0
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
@@ -61,6 +63,8 @@ class RuntimeSettings:
     mails_invitations: bool = True
     # `/metrics` needs this bearer token when set, and is open when not.
     metrics_token: str | None = field(default=None, repr=False)
+    # Seconds a request body may take to arrive (a catalog file: between two of its chunks).
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     @classmethod
     def from_env(cls, db_url: str | None = None) -> RuntimeSettings:
@@ -84,6 +88,9 @@ class RuntimeSettings:
             public_url=public.rstrip("/") if (public := _env(PUBLIC_URL_ENV)) else None,
             catalog_file=Path(catalog) if (catalog := _env(CATALOG_ENV)) else None,
             metrics_token=_env(METRICS_TOKEN_ENV),
+            body_timeout=parse_seconds(
+                os.environ.get(BODY_TIMEOUT_ENV), BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT
+            ),
         )
 
     def key_file(self) -> Path:
@@ -123,6 +130,16 @@ def parse_smtp_url(url: str | None) -> str | None:
             "(optionally with USER:PASSWORD@ before the host)"
         )
     return url
+def parse_seconds(raw: str | None, source: str, default: float) -> float:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        seconds = float(raw.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86_400:
+        raise RuntimeConfigError(f"{source} must be a positive number of seconds")
+    return seconds
 
 
 def parse_port(raw: str | None, source: str) -> int | None:

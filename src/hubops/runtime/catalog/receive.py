@@ -28,7 +28,7 @@ from hubops.runtime.catalog.models import Mode, Source, Upload
 from hubops.runtime.catalog.parse import CSV_TYPE, JSON_TYPE, MAX_FILE_BYTES
 from hubops.runtime.catalog.processor import UploadProcessor
 from hubops.runtime.catalog.uploads import NewUpload
-from hubops.runtime.errors import PayloadTooLarge, UnsupportedMediaType
+from hubops.runtime.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 STREAMED = (
     re.compile(r"^/v1/stores/[^/]+/catalog/uploads/?$"),
@@ -76,7 +76,9 @@ def _too_large() -> PayloadTooLarge:
 
 
 async def spool(request: Request) -> Path:
-    """The request body in a temporary file; 413 as soon as it passes 20 MiB."""
+    """The request body in a temporary file; 413 as soon as it passes 20 MiB, 408 when the
+    sender pauses for longer than HUBOPS_BODY_TIMEOUT between two chunks."""
+    timeout = request.app.state.runtime.settings.body_timeout
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
         raise _too_large()
@@ -85,7 +87,15 @@ async def spool(request: Request) -> Path:
     size = 0
     try:
         with os.fdopen(fd, "wb", buffering=WRITE_CHUNK) as out:
-            async for chunk in request.stream():
+            chunks = aiter(request.stream())
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise RequestTimeout(timeout) from None
                 size += len(chunk)
                 if size > MAX_FILE_BYTES:
                     raise _too_large()

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Row, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops.runtime.auth import PARTNER, PartnerBearer, bearer_token
@@ -101,16 +101,23 @@ def _token_from(request: Request) -> str:
     return token
 
 
-def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) -> Caller:
-    """The calling token, or 401/429; scopes are checked by `require_scope`."""
+def known_token(request: Request, engine: Engine, now: datetime) -> tuple[str, Row[Any]]:
+    """The sent token's hash and applied row; 401 when it is missing, malformed, unknown or
+    expired. Also what `early_auth` checks before a body is read."""
     digest = token_hash(_token_from(request))
-    with reading(runtime.engine) as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash.encode(), digest.encode()):
         raise PARTNER.refused("the API token is not known to this runtime")
-    now = datetime.now(UTC)
     if row.expires_at is not None and row.expires_at <= now:
         raise PARTNER.refused("the API token has expired; rotate it or move its expiresAt")
+    return digest, row
+
+
+def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) -> Caller:
+    """The calling token, or 401/429; scopes are checked by `require_scope`."""
+    now = datetime.now(UTC)
+    digest, row = known_token(request, runtime.engine, now)
     state: PartnerState = request.app.state.partner
     quota = state.limiter.take(digest)
     setattr(request.state, QUOTA_STATE, quota)  # QuotaHeaders puts it on the answer
