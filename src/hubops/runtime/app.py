@@ -119,7 +119,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     app.include_router(metrics_route.router)
     app.include_router(admin.router)
     app.include_router(simulate.router)
-    partner.install(app)
+    partner.install(app, engine)
     app.include_router(webhook_routes.router)
     app.include_router(upload_routes.partner_router)
     app.include_router(upload_routes.admin_router)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -119,6 +120,17 @@ api_tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("tenant_id", "name", name="uq_api_tokens_tenant_name"),
+)
+
+# Each token's rate limit, shared by every replica (`partner.ratelimit`): the "theoretical
+# arrival time" of the generic cell rate algorithm, in seconds since the epoch, and whether
+# the last request was let through. Removed with its token.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("token_id", ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True),
+    Column("tat", Double, nullable=False),
+    Column("allowed", Boolean, nullable=False),
 )
 
 change_sets = Table(

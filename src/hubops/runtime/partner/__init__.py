@@ -12,15 +12,16 @@ may act for, `ratelimit` how fast.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from hubops.runtime.partner import catalog_routes, order_routes, promotion_routes
 from hubops.runtime.partner.auth import PartnerState
 from hubops.runtime.partner.ratelimit import QuotaHeaders, RateLimit
 
 
-def install(app: FastAPI, rate_limit: RateLimit | None = None) -> None:
-    """Mount the routes and the per-process state (rate limiter, last-use bookkeeping)."""
-    app.state.partner = PartnerState.create(rate_limit)
+def install(app: FastAPI, engine: Engine, rate_limit: RateLimit | None = None) -> None:
+    """Mount the routes and the Partner API's state (rate limiter, last-use bookkeeping)."""
+    app.state.partner = PartnerState.create(engine, rate_limit)
     app.add_middleware(QuotaHeaders)
     app.include_router(order_routes.router)
     app.include_router(catalog_routes.router)

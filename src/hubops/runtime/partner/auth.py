@@ -78,8 +78,8 @@ class PartnerState:
     last_use: LastUse = field(default_factory=LastUse)
 
     @classmethod
-    def create(cls, rate_limit: RateLimit | None = None) -> PartnerState:
-        return cls(limiter=Limiter(rate_limit or RateLimit.from_env()))
+    def create(cls, engine: Engine, rate_limit: RateLimit | None = None) -> PartnerState:
+        return cls(limiter=Limiter(engine, rate_limit or RateLimit.from_env()))
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) ->
     now = datetime.now(UTC)
     digest, row = known_token(request, runtime.engine, now)
     state: PartnerState = request.app.state.partner
-    quota = state.limiter.take(digest)
+    quota = state.limiter.take(row.id)
     setattr(request.state, QUOTA_STATE, quota)  # QuotaHeaders puts it on the answer
     if quota.wait > 0:
         raise RateLimited(quota.wait)

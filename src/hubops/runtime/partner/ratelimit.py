@@ -1,9 +1,11 @@
-"""A token bucket per API token, in this process's memory.
+"""A rate limit per API token, kept in the database so that every replica shares it.
 
-In memory because the limit protects this process, and a shared store
-would put a write on every request; with several runtime processes each
-enforces its own share. Buckets are created lazily and dropped when full
-and idle, so memory follows the number of active tokens.
+Several `hubops serve` processes behind a load balancer are one service, so
+a token's allowance must not multiply with the number of replicas: the
+state lives in the `rate_limits` table, one row per token, and each counted
+request costs exactly one short statement (see `Limiter`). A cheaper scheme
+(buckets in each process's memory) would let N replicas grant N times the
+limit; a shared cache would be one more service to run.
 
 Every answer to a counted request says where its token stands
 (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, from the
@@ -16,14 +18,18 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Engine, case
+from sqlalchemy.dialects import postgresql, sqlite
 from starlette.types import Message, Receive, Scope, Send
 
+from hubops.runtime.db import writing
 from hubops.runtime.middleware import HttpMiddleware
 from hubops.runtime.settings import RuntimeConfigError
+from hubops.runtime.tables import rate_limits
 
 RATE_LIMIT_ENV = "HUBOPS_RATE_LIMIT"
 DEFAULT_RATE = 50.0
@@ -72,36 +78,61 @@ class Quota:
 
 
 class Limiter:
-    """`take(key)` counts a request against the key's bucket and says where it stands."""
+    """`take(token_id)` counts a request against the token's allowance and says where it
+    stands, in one statement that every replica on the database shares.
 
-    def __init__(self, limit: RateLimit) -> None:
+    The generic cell rate algorithm keeps one number per token, the theoretical arrival
+    time (TAT): each request moves it on by 1/rate from max(TAT, now), and a request is
+    let through when that puts it at most `burst`/rate ahead of now. That is one
+    upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, on SQLite and
+    PostgreSQL alike), which the database serializes per token, so two replicas can
+    neither both spend the last request nor lose each other's counts. Every SET
+    expression reads the row as it was, so `allowed` and `tat` agree.
+    """
+
+    def __init__(self, engine: Engine, limit: RateLimit) -> None:
+        self.engine = engine
         self.limit = limit
-        self._buckets: dict[object, tuple[float, float]] = {}  # key -> (tokens, at)
-        self._lock = threading.Lock()
+        self._upsert = _insert_for(engine.dialect.name)
 
-    def take(self, key: object) -> Quota:
-        now = time.monotonic()
-        burst, rate = float(self.limit.burst), self.limit.per_second
-        with self._lock:
-            tokens, at = self._buckets.get(key, (burst, now))
-            tokens = min(burst, tokens + (now - at) * rate)
-            wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
-            if wait == 0.0:
-                tokens -= 1
-            self._buckets[key] = (tokens, now)
-            if len(self._buckets) > 10_000:
-                self._forget_full(now)
+    def take(self, token_id: int) -> Quota:
+        now = time.time()
+        interval = 1.0 / self.limit.per_second
+        capacity = self.limit.burst * interval
+        start = case((rate_limits.c.tat > now, rate_limits.c.tat), else_=now)
+        ok = start + interval - now <= capacity
+        statement = (
+            self._upsert(rate_limits)
+            .values(token_id=token_id, tat=now + interval, allowed=True)
+            .on_conflict_do_update(
+                index_elements=[rate_limits.c.token_id],
+                set_={
+                    "tat": case((ok, start + interval), else_=rate_limits.c.tat),
+                    "allowed": ok,
+                },
+            )
+            .returning(rate_limits.c.tat, rate_limits.c.allowed)
+        )
+        with writing(self.engine) as conn:
+            tat, allowed = conn.execute(statement).one()
+        ahead = max(0.0, float(tat) - now)  # how far the token has spent into the future
+        # Turned away only while the token is ahead of now, so the wait is positive.
+        wait = 0.0 if allowed else ahead + interval - capacity
         return Quota(
             limit=self.limit.burst,
-            remaining=max(0, math.floor(tokens)),
-            reset=math.ceil((burst - tokens) / rate),
+            remaining=max(0, math.floor(self.limit.burst - ahead / interval + 1e-9)),
+            reset=math.ceil(ahead),
             wait=wait,
         )
 
-    def _forget_full(self, now: float) -> None:
-        refill = self.limit.burst / self.limit.per_second
-        for key in [k for k, (_, at) in self._buckets.items() if now - at > refill]:
-            del self._buckets[key]
+
+def _insert_for(dialect: str) -> Any:
+    """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise RuntimeConfigError(f"rate limits need SQLite or PostgreSQL, not {dialect}")
 
 
 QUOTA_STATE = "rate_limit_quota"

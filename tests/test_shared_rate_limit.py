@@ -1,0 +1,73 @@
+"""Two `hubops serve` processes on one database share each token's rate limit.
+
+Behind a load balancer a partner's requests land on any replica; the limit
+holds for the token, not per process, and the RateLimit-* headers of both
+replicas count down one allowance.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from partner_env import Tenant, assert_error
+from runtime_server import Server
+
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+BURST = 10
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"hubops_limits_{uuid.uuid4().hex[:10]}"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    env = {
+        "HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "HUBOPS_RATE_LIMIT": f"0.05,{BURST}",  # one request back every 20 s: none during the test
+    }
+    started: list[Server] = []
+    try:
+        for replica in ("a", "b"):
+            (tmp_path / replica).mkdir()
+            started.append(Server(workdir=tmp_path / replica, db_url=url, extra_env=env).start())
+        yield started[0], started[1]
+    finally:
+        for server in started:
+            server.stop()
+        if request.param == "postgresql":
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_two_replicas_count_one_allowance(replicas: tuple[Server, Server]) -> None:
+    one, two = replicas
+    with one.client() as admin:
+        tenant = Tenant.create(one, admin)
+        token = tenant.token()
+    answers = []
+    for turn in range(BURST + 2):
+        server = (one, two)[turn % 2]
+        with server.client(token) as partner:
+            answers.append(partner.get("/v1/orders", params={"limit": 1}))
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [200] * BURST + [429, 429], statuses
+    remaining = [int(answer.headers["ratelimit-remaining"]) for answer in answers]
+    assert remaining == [*range(BURST - 1, -1, -1), 0, 0]
+    assert all(int(a.headers["ratelimit-limit"]) == BURST for a in answers)
+    limited = answers[-1]
+    assert_error(limited, 429, "rate_limited")
+    assert 1 <= int(limited.headers["retry-after"]) <= 20
+    assert int(limited.headers["ratelimit-reset"]) >= int(limited.headers["retry-after"])
