@@ -23,75 +23,21 @@ import argparse
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from partner_api import scratch, seed_tenant, start_runtime
-
-UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-@dataclass
-class Wrk:
-    requests: int
-    per_second: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-    def line(self, label: str) -> str:
-        errors = f"   {self.errors} non-2xx/errors" if self.errors else ""
-        return (
-            f"  {label:<40} {self.per_second:8.0f} req/s   p50 {self.p50_ms:7.2f} ms"
-            f"   p99 {self.p99_ms:7.2f} ms{errors}"
-        )
+from wrk import Wrk, run_wrk
 
 
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if match is None:
-        raise ValueError(f"unexpected wrk latency {text!r}")
-    return float(match.group(1)) * UNITS[match.group(2)]
-
-
-def parse_wrk(output: str) -> Wrk:
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    done = re.search(r"(\d+) requests in", output)
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if not (p50 and p99 and done and rate):
-        raise RuntimeError(f"cannot read wrk's output:\n{output}")
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    return Wrk(
-        int(done.group(1)), float(rate.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors
-    )
-
-
-def run_wrk(url: str, token: str, seconds: int, connections: int) -> Wrk:
-    threads = str(min(2, connections))
-    command = [
-        "wrk",
-        "--latency",
-        "-t",
-        threads,
-        "-c",
-        str(connections),
-        "-d",
-        f"{seconds}s",
-        "-H",
-        f"Authorization: Bearer {token}",
-        f"{url}/v1/orders?limit=50",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30)
-    return parse_wrk(done.stdout)
+def run_orders_wrk(url: str, token: str, seconds: int, connections: int) -> Wrk:
+    headers = {"Authorization": f"Bearer {token}"}
+    return run_wrk(f"{url}/v1/orders?limit=50", seconds, connections, headers)
 
 
 def peak_rss_mib(pid: int) -> tuple[float, float]:
@@ -137,7 +83,7 @@ def upload_under_load(
 
     sender = threading.Thread(target=send)
     sender.start()
-    figures = run_wrk(url, token, seconds, connections)
+    figures = run_orders_wrk(url, token, seconds, connections)
     sender.join()
     took, record = outcome[0]
     return figures, took, record
@@ -162,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime = start_runtime(work, admin_token)
         try:
             token = seed_tenant(runtime.url, admin_token, args.orders, 4)
-            run_wrk(runtime.url, token, 1, args.connections)  # warm-up
-            baseline = run_wrk(runtime.url, token, args.seconds, args.connections)
+            run_orders_wrk(runtime.url, token, 1, args.connections)  # warm-up
+            baseline = run_orders_wrk(runtime.url, token, args.seconds, args.connections)
             rss_before = peak_rss_mib(runtime.proc.pid)
             first, took_1, record_1 = upload_under_load(
                 runtime.url, token, body_1, args.seconds, args.connections

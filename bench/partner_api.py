@@ -1,21 +1,24 @@
-"""What the Partner API costs over loopback, next to a bare FastAPI app served the same way.
+"""What the Partner API serves under wrk, next to a bare FastAPI app under the same uvicorn.
 
-Starts `hubops serve` (SQLite file, uvicorn on 127.0.0.1) as a second
-process, applies one tenant with a token and a few thousand simulated
-orders through the admin API, then sends a bounded number of
-`GET /v1/orders` (default page of 50, newest first) from a few concurrent
-keep-alive connections with an async httpx client. The same load then goes
-to a FastAPI hello-world app under uvicorn in a subprocess, so the figure
-for the Partner API reads as "what auth, the database and the order models
-add" rather than as an absolute number for this machine.
+Starts `hubops serve` (SQLite file, uvicorn on 127.0.0.1) and a FastAPI
+hello world the same way, applies one tenant with a token through the admin
+API, and seeds `--orders` orders (default 100,000) through the runtime's
+own store function (`create_orders`, in batches), not through HTTP. Then,
+each with wrk over `--connections` keep-alive connections:
 
-    python bench/partner_api.py [--orders 3000] [--requests 5000] [--concurrency 8]
+* `GET /v1/orders?limit=50` saturated, and the hello world saturated;
+* both again paced at half the rate the Partner API reached (p99 there);
+* `GET /v1/promotions?limit=1`: the token check (hash lookup, rate limit,
+  scope) with an empty answer, i.e. what every Partner API request pays;
+* webhooks: status change -> signed webhook received on 127.0.0.1 at a
+  steady rate, next to a plain POST of the same size to the same receiver.
+
+    python bench/partner_api.py [--orders 100000] [--seconds 10] [--connections 16]
                                 [--events 1000] [--rate 100]
 
-Figures only: requests/s, p50 and p99 latency, and the end-to-end latency of
-webhooks (status change -> signed webhook received on 127.0.0.1) at a steady
-rate of status changes. The rate limit is lifted for
-the run (HUBOPS_RATE_LIMIT) so the limiter does not shape the figures.
+Needs `wrk` (Debian package `wrk`). Figures only: nothing here is a pass/fail check.
+The rate limit is lifted (HUBOPS_RATE_LIMIT) so it does not shape the figures,
+but every request still pays for it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import asyncio
 import base64
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,8 +44,17 @@ from typing import Any
 import httpx
 
 from hubops.fingerprint import fingerprint, marker, tenant_key
+from hubops.runtime.db import make_engine, reading
+from hubops.runtime.lookups import tenant_id_or_404
+from hubops.runtime.partner.models import OrderIn, OrderItem
+from hubops.runtime.partner.orders import create_orders
 from hubops.state import secret_address
 from hubops.tokens import new_token
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import webhook_latency
+from figures import Figure, table
+from wrk import run_wrk
 
 HUBOPS = str(Path(sys.executable).parent / "hubops")
 HELLO_APP = """\
@@ -67,27 +80,6 @@ class Served:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=15)
-
-
-@dataclass(frozen=True)
-class Figures:
-    requests: int
-    seconds: float
-    latencies_ms: list[float]
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-    def line(self, label: str) -> str:
-        return (
-            f"  {label:<44} {self.per_second:8.0f} req/s   p50 {self.percentile(0.50):6.2f} ms"
-            f"   p99 {self.percentile(0.99):6.2f} ms"
-        )
 
 
 def _free_port() -> int:
@@ -159,7 +151,7 @@ def seed_tenant(url: str, admin_token: str, orders: int, concurrency: int) -> st
         token = new_token()
         address = "token/bench"
         sealed = fingerprint(tenant_key(key, "bench"), secret_address(address, "value"), token)
-        scopes = ["orders:read", "orders:write", "catalog:read", "catalog:write"]
+        scopes = ["orders:read", "orders:write", "catalog:read", "catalog:write", "promotions:read"]
         changes: list[dict[str, Any]] = [
             _create("tenant/bench", _tenant_body()),
             _create("store/s-001", {"name": "Downtown", "timezone": "UTC"}),
@@ -203,43 +195,21 @@ async def _simulate_orders(url: str, headers: dict[str, str], count: int, concur
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
 
 
-async def _load(
-    url: str, path: str, headers: dict[str, str], requests: int, concurrency: int
-) -> Figures:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as c:
-        for _ in range(min(100, requests)):  # warm-up: connections, caches, first imports
-            (await c.get(path)).raise_for_status()
-        latencies: list[float] = []
-        remaining = iter(range(requests))
-
-        async def worker() -> None:
-            for _ in remaining:
-                start = time.perf_counter()
-                response = await c.get(path)
-                latencies.append((time.perf_counter() - start) * 1000)
-                response.raise_for_status()
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return Figures(requests, elapsed, latencies)
-
-
-def webhook_latency_lines(
-    runtime: Served, admin_token: str, token: str, events: int, rate: float
-) -> list[str]:
-    """End-to-end webhook latency (status change -> webhook received, p50/p99 at a steady
-    rate), measured by the sibling module webhook_latency.py."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+def seed_orders(db_url: str, tenant: str, count: int, batch: int = 10_000) -> None:
+    """`count` orders of the tenant through the runtime's own store function, in batches."""
+    engine = make_engine(db_url)
     try:
-        import webhook_latency
+        with reading(engine) as conn:
+            tenant_id = tenant_id_or_404(conn, tenant)
+        item = OrderItem(sku="B1", name="Burger", quantity=2, unitPrice="9.50")
+        for start in range(0, count, batch):
+            bodies = [
+                OrderIn(store=f"s-00{1 + n % 2}", items=[item])
+                for n in range(start, min(count, start + batch))
+            ]
+            create_orders(engine, tenant_id, bodies)
     finally:
-        sys.path.pop(0)
-    lines: list[str] = webhook_latency.measure(
-        runtime.url, admin_token, token, "bench", events, rate
-    )
-    return lines
+        engine.dispose()
 
 
 @contextmanager
@@ -252,56 +222,104 @@ def scratch(workdir: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def measure(args: argparse.Namespace, work: Path) -> list[Figure]:
+    admin_token = secrets.token_urlsafe(24)
+    runtime = start_runtime(work, admin_token)
+    hello = start_hello(work)
+    try:
+        started = time.perf_counter()
+        token = seed_tenant(runtime.url, admin_token, 0, 1)
+        seed_orders(f"sqlite:///{work / 'state.db'}", "bench", args.orders)
+        seeded = time.perf_counter() - started
+        print(f"  seeded {args.orders} orders through the store in {seeded:.1f} s", flush=True)
+        auth = {"Authorization": f"Bearer {token}"}
+        orders_url = f"{runtime.url}/v1/orders?limit=50"
+        seconds, connections = args.seconds, args.connections
+        run_wrk(orders_url, 2, connections, auth)  # warm-up: connections, caches, imports
+        run_wrk(hello.url + "/", 1, connections)
+        base = run_wrk(hello.url + "/", seconds, connections)
+        orders = run_wrk(orders_url, seconds, connections, auth)
+        half = orders.per_second / 2
+        base_paced = run_wrk(hello.url + "/", seconds, connections, rate=half)
+        paced = run_wrk(orders_url, seconds, connections, auth, rate=half)
+        check_url = f"{runtime.url}/v1/promotions?limit=1"
+        token_check = run_wrk(check_url, seconds, connections, auth)
+        for result in (orders, paced, token_check):
+            if result.errors:
+                print(f"  note: {result.errors} non-2xx answers or socket errors", flush=True)
+        hooks = webhook_latency.measure(
+            runtime.url, admin_token, token, "bench", args.events, args.rate
+        )
+    finally:
+        runtime.stop()
+        hello.stop()
+    api = f"Partner API ({args.orders:,} orders, wrk -c{connections})"
+    base_name = "FastAPI hello world"
+    events = f"webhooks ({args.events} events at {args.rate:.0f}/s)"
+    direct = "plain POST to the receiver"
+    return [
+        Figure(
+            api, "GET /v1/orders?limit=50", orders.per_second, "req/s", base_name, base.per_second
+        ),
+        Figure(api, "  p50 saturated", orders.p50_ms, "ms", base_name, base.p50_ms),
+        Figure(api, "  p99 saturated", orders.p99_ms, "ms", base_name, base.p99_ms),
+        Figure(
+            api,
+            f"  paced at {half:.0f}/s: reached",
+            paced.per_second,
+            "req/s",
+            base_name,
+            base_paced.per_second,
+        ),
+        Figure(
+            api, f"  paced at {half:.0f}/s: p99", paced.p99_ms, "ms", base_name, base_paced.p99_ms
+        ),
+        Figure(
+            api,
+            "token check: GET /v1/promotions?limit=1",
+            token_check.per_second,
+            "req/s",
+            base_name,
+            base.per_second,
+        ),
+        Figure(
+            events,
+            "status change -> received, p50",
+            hooks.p50_ms,
+            "ms",
+            direct,
+            hooks.direct_p50_ms,
+        ),
+        Figure(
+            events,
+            "status change -> received, p99",
+            hooks.p99_ms,
+            "ms",
+            direct,
+            hooks.direct_p99_ms,
+        ),
+        Figure(
+            events, "events received within 30 s", hooks.received, "", "events sent", hooks.sent
+        ),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--orders", type=int, default=3000, help="orders the tenant holds")
-    parser.add_argument("--requests", type=int, default=5000, help="measured requests per app")
-    parser.add_argument("--concurrency", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--orders", type=int, default=100_000, help="orders the tenant holds")
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--workdir", type=Path, default=None, help="keep database and logs here")
     parser.add_argument("--events", type=int, default=1000, help="status changes for webhooks")
     parser.add_argument("--rate", type=float, default=100.0, help="status changes per second")
     args = parser.parse_args(argv)
-    if min(args.orders, args.requests, args.concurrency) < 1:
-        parser.error("--orders, --requests and --concurrency must be at least 1")
-
-    admin_token = secrets.token_urlsafe(24)
+    if min(args.orders, args.seconds, args.connections, args.events) < 1:
+        parser.error("--orders, --seconds, --connections and --events must be at least 1")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (Debian: apt-get install wrk)")
     with scratch(args.workdir) as work:
-        runtime = start_runtime(work, admin_token)
-        try:
-            started = time.perf_counter()
-            token = seed_tenant(runtime.url, admin_token, args.orders, args.concurrency)
-            seeded = time.perf_counter() - started
-            partner = asyncio.run(
-                _load(
-                    runtime.url,
-                    "/v1/orders",
-                    {"Authorization": f"Bearer {token}"},
-                    args.requests,
-                    args.concurrency,
-                )
-            )
-            webhook_lines = webhook_latency_lines(
-                runtime, admin_token, token, args.events, args.rate
-            )
-        finally:
-            runtime.stop()
-        hello = start_hello(work)
-        try:
-            baseline = asyncio.run(_load(hello.url, "/", {}, args.requests, args.concurrency))
-        finally:
-            hello.stop()
-
-    print(
-        f"partner API over loopback: {args.requests} requests per app, "
-        f"{args.concurrency} concurrent connections (httpx async, keep-alive)"
-    )
-    print(f"  seeded {args.orders} orders through the admin API in {seeded:.1f} s")
-    print(partner.line(f"GET /v1/orders (page of 50, {args.orders} orders):"))
-    print(baseline.line("bare FastAPI hello world (same uvicorn):"))
-    share = partner.per_second / baseline.per_second
-    print(f"  the Partner API serves {share:.0%} of the baseline's requests/s")
-    for line in webhook_lines:
-        print(line)
+        figures = measure(args, work)
+    print(table(figures))
     return 0
 
 

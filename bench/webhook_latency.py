@@ -15,6 +15,7 @@ import base64
 import json
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -139,10 +140,45 @@ async def _drive(
     return sent
 
 
+@dataclass(frozen=True)
+class Latency:
+    sent: int
+    received: int
+    p50_ms: float
+    p99_ms: float
+    direct_p50_ms: float  # the baseline: a plain POST from here to the same receiver
+    direct_p99_ms: float
+
+    def line(self) -> str:
+        missing = self.sent - self.received
+        tail = f", {missing} not received within 30 s" if missing else ""
+        return (
+            f"  webhook end to end (status change -> received, {self.sent} events): "
+            f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms{tail}; baseline plain POST "
+            f"p50 {self.direct_p50_ms:.1f} ms, p99 {self.direct_p99_ms:.1f} ms"
+        )
+
+
+def _direct(receiver: _Receiver, count: int, rate: float) -> list[float]:
+    """Milliseconds from sending to arrival of plain POSTs of an event's size, at `rate`."""
+    sent: dict[tuple[str, str], float] = {}
+    with httpx.Client(timeout=30) as client:
+        began = time.perf_counter()
+        for number in range(count):
+            delay = began + number / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            key = (f"direct-{number}", "ACCEPTED")
+            data = {"id": key[0], "status": key[1], "items": [ITEM], "total": "9.50"}
+            sent[key] = time.perf_counter()
+            client.post(receiver.url, json={"type": "order.status_changed", "data": data})
+    return [(receiver.arrived[key] - at) * 1000 for key, at in sent.items()]
+
+
 def measure(
     url: str, admin_token: str, token: str, tenant: str, events: int = 1000, rate: float = 100.0
-) -> list[str]:
-    """Figures lines: p50/p99 of status change -> webhook received, at a steady `rate`."""
+) -> Latency:
+    """p50/p99 of status change -> webhook received at a steady `rate`, and the baseline."""
     receiver = _Receiver()
     try:
         with httpx.Client(
@@ -158,14 +194,15 @@ def measure(
             for key, at in sent.items()
             if key in receiver.arrived
         ]
+        direct = _direct(receiver, min(events, 500), rate)
     finally:
         receiver.close()
-    if not latencies:
-        return ["  webhooks: no event arrived within 30 s"]
-    missing = len(sent) - len(latencies)
-    tail = f", {missing} not received within 30 s" if missing else ""
-    return [
-        f"  webhook end to end (status change -> received, {len(sent)} events at "
-        f"{rate:.0f}/s): p50 {_percentile(latencies, 0.5):.1f} ms, "
-        f"p99 {_percentile(latencies, 0.99):.1f} ms{tail}"
-    ]
+    latencies = latencies or [float("nan")]
+    return Latency(
+        sent=len(sent),
+        received=len(latencies),
+        p50_ms=_percentile(latencies, 0.5),
+        p99_ms=_percentile(latencies, 0.99),
+        direct_p50_ms=_percentile(direct, 0.5),
+        direct_p99_ms=_percentile(direct, 0.99),
+    )

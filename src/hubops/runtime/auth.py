@@ -114,7 +114,7 @@ def admin_name(request: Request, tokens: dict[str, str]) -> str:
     return name
 
 
-def require_admin(request: Request, runtime: RuntimeDep, _docs: AdminBearer) -> str:
+async def require_admin(request: Request, runtime: RuntimeDep, _docs: AdminBearer) -> str:
     """The admin token's name, for the audit record; 401 otherwise."""
     return admin_name(request, runtime.settings.admin_tokens)
 

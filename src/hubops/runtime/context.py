@@ -23,7 +23,9 @@ class Runtime:
     schema_heads: frozenset[str] = frozenset()
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async (as every dependency that does no I/O): FastAPI runs a sync dependency in a
+    worker thread, and the hop costs more than the work."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

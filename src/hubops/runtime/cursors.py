@@ -151,15 +151,19 @@ class Asked:
     cursor: str | None
 
 
-def _admin(limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Asked:
+async def _admin(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None
+) -> Asked:
     return Asked(limit, cursor)
 
 
-def _uploads(limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None) -> Asked:
+async def _uploads(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None
+) -> Asked:
     return Asked(limit, cursor)
 
 
-def _partner(
+async def _partner(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     after: Annotated[
         str | None, Query(alias="cursor", description="nextCursor of the previous page.")

@@ -10,6 +10,7 @@ URL, a renamed column).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -19,13 +20,19 @@ from sqlalchemy.engine import Row
 M = TypeVar("M", bound=BaseModel)
 
 
+@cache
+def _columns(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(field, column) of each field of a model: worked out once, not per row."""
+    return tuple((name, to_snake(name)) for name in model.model_fields)
+
+
 def from_row(model: type[M], row: Row[Any], **given: Any) -> M:
     """`model` with every field not `given` read from the row's column of its snake_case name."""
     columns = row._mapping
     values = {
-        name: columns[to_snake(name)]
-        for name in model.model_fields
-        if name not in given and to_snake(name) in columns
+        name: columns[column]
+        for name, column in _columns(model)
+        if name not in given and column in columns
     }
     return model.model_validate({**values, **given})
 

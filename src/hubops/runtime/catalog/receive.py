@@ -125,7 +125,9 @@ class Options:
     file_name: str | None
 
 
-def _file_options(mode: ModeQuery = "replace", upload_filename: FileNameHeader = None) -> Options:
+async def _file_options(
+    mode: ModeQuery = "replace", upload_filename: FileNameHeader = None
+) -> Options:
     return Options(mode, upload_filename)
 
 

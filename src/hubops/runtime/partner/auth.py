@@ -17,7 +17,7 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -132,8 +132,8 @@ def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) ->
     )
 
 
-def require_scope(scope: str) -> Callable[[Caller], Caller]:
-    def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+def require_scope(scope: str) -> Callable[[Caller], Awaitable[Caller]]:
+    async def check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
         if scope not in caller.scopes:
             raise InsufficientScope(scope)
         return caller

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Response
 
-from hubops.runtime import cursors
+from hubops.runtime import answers, cursors
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import BadRequest
 from hubops.runtime.openapi import errors, header_refs, listing
@@ -24,7 +24,7 @@ GRACE = timedelta(minutes=1)
 router = partner_router("orders", "/v1/orders")
 
 
-def _filter(
+async def _filter(
     since: Annotated[
         UtcDatetime | None,
         Query(alias="from", description="ISO 8601 with timezone; default: 60 days ago."),
@@ -44,7 +44,7 @@ def list_orders(
     caller: OrdersRead,
     asked: Annotated[orders.OrderFilter, Depends(_filter)],
     paging: cursors.PartnerPaging,
-) -> OrderPage:
+) -> Response:
     """Orders of the last 60 days, newest first, in pages that stay stable as orders arrive."""
     now = datetime.now(UTC)
     start = now - WINDOW
@@ -59,13 +59,13 @@ def list_orders(
         raise BadRequest("to is before from", {"parameter": "to"})
     window = replace(asked, since=max(since, start))
     keyset = cursors.time_keyset(paging.cursor)
-    return orders.list_orders(runtime.engine, caller, window, paging.limit, keyset)
+    return answers.json(orders.list_orders(runtime.engine, caller, window, paging.limit, keyset))
 
 
 @router.get("/{order_id}", response_model=Order, responses=errors(404), operation_id="getOrder")
-def get_order(order_id: str, runtime: RuntimeDep, caller: OrdersRead) -> Order:
+def get_order(order_id: str, runtime: RuntimeDep, caller: OrdersRead) -> Response:
     """One order of the token's tenant and stores; any other id is 404."""
-    return orders.get_order(runtime.engine, caller, order_id)
+    return answers.json(orders.get_order(runtime.engine, caller, order_id))
 
 
 @router.post(

@@ -65,28 +65,39 @@ def order_total(items: list[OrderItem]) -> str:
 
 def create_order(engine: Engine, tenant_id: int, body: OrderIn) -> Order:
     """A new RECEIVED order of an existing store, with its order.created event queued."""
+    return create_orders(engine, tenant_id, [body])[0]
+
+
+def create_orders(engine: Engine, tenant_id: int, bodies: list[OrderIn]) -> list[Order]:
+    """New RECEIVED orders in one transaction (all or none), each with its order.created
+    event queued: one order from the admin API, or many at once (the benchmark's seed)."""
     with writing(engine) as conn:
-        if not store_exists(conn, tenant_id, body.store):
-            raise Unprocessable(
-                f'the tenant has no store "{body.store}"; orders need an applied store',
-                {"field": "body.store"},
+        for store in dict.fromkeys(body.store for body in bodies):
+            if not store_exists(conn, tenant_id, store):
+                raise Unprocessable(
+                    f'the tenant has no store "{store}"; orders need an applied store',
+                    {"field": "body.store"},
+                )
+        for retailer in dict.fromkeys(body.retailer for body in bodies):
+            if retailer is not None:
+                check_order_retailer(conn, tenant_id, retailer)
+        made = []
+        for body in bodies:
+            now = datetime.now(UTC)
+            order = Order(
+                id=new_order_id(),
+                store=body.store,
+                status="RECEIVED",
+                items=body.items,
+                total=order_total(body.items),
+                createdAt=now,
+                updatedAt=now,
+                retailer=body.retailer,
             )
-        if body.retailer is not None:
-            check_order_retailer(conn, tenant_id, body.retailer)
-        now = datetime.now(UTC)
-        order = Order(
-            id=new_order_id(),
-            store=body.store,
-            status="RECEIVED",
-            items=body.items,
-            total=order_total(body.items),
-            createdAt=now,
-            updatedAt=now,
-            retailer=body.retailer,
-        )
-        conn.execute(insert(orders).values(tenant_id=tenant_id, **to_row(order)))
-        enqueue(conn, tenant_id, "order.created", order.model_dump(mode="json"), now)
-        return order
+            made.append(order)
+            enqueue(conn, tenant_id, "order.created", order.model_dump(mode="json"), now)
+        conn.execute(insert(orders), [{"tenant_id": tenant_id, **to_row(o)} for o in made])
+        return made
 
 
 @dataclass(frozen=True)

@@ -96,12 +96,28 @@ class Limiter:
         self._upsert = _insert_for(engine.dialect.name)
 
     def take(self, token_id: int) -> Quota:
-        now = time.time()
         interval = 1.0 / self.limit.per_second
+        capacity = self.limit.burst * interval
+        with writing(self.engine) as conn:
+            # Read the clock once the write lock is held: a request that queued behind
+            # others must not count as arriving before the ones that went first.
+            now = time.time()
+            tat, allowed = conn.execute(self._statement(token_id, now, interval)).one()
+        ahead = max(0.0, float(tat) - now)  # how far the token has spent into the future
+        # Turned away only while the token is ahead of now, so the wait is positive.
+        wait = 0.0 if allowed else ahead + interval - capacity
+        return Quota(
+            limit=self.limit.burst,
+            remaining=max(0, math.floor(self.limit.burst - ahead / interval + 1e-9)),
+            reset=math.ceil(ahead),
+            wait=wait,
+        )
+
+    def _statement(self, token_id: int, now: float, interval: float) -> Any:
         capacity = self.limit.burst * interval
         start = case((rate_limits.c.tat > now, rate_limits.c.tat), else_=now)
         ok = start + interval - now <= capacity
-        statement = (
+        return (
             self._upsert(rate_limits)
             .values(token_id=token_id, tat=now + interval, allowed=True)
             .on_conflict_do_update(
@@ -112,17 +128,6 @@ class Limiter:
                 },
             )
             .returning(rate_limits.c.tat, rate_limits.c.allowed)
-        )
-        with writing(self.engine) as conn:
-            tat, allowed = conn.execute(statement).one()
-        ahead = max(0.0, float(tat) - now)  # how far the token has spent into the future
-        # Turned away only while the token is ahead of now, so the wait is positive.
-        wait = 0.0 if allowed else ahead + interval - capacity
-        return Quota(
-            limit=self.limit.burst,
-            remaining=max(0, math.floor(self.limit.burst - ahead / interval + 1e-9)),
-            reset=math.ceil(ahead),
-            wait=wait,
         )
 
 
