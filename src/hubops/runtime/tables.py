@@ -123,14 +123,14 @@ api_tokens = Table(
 )
 
 # Each token's rate limit, shared by every replica (`partner.ratelimit`): the "theoretical
-# arrival time" of the generic cell rate algorithm, in seconds since the epoch, and whether
-# the last request was let through. Removed with its token.
+# arrival time" of the generic cell rate algorithm, in seconds since the epoch, and how many
+# requests the last claim was granted. Removed with its token.
 rate_limits = Table(
     "rate_limits",
     metadata,
     Column("token_id", ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True),
     Column("tat", Double, nullable=False),
-    Column("allowed", Boolean, nullable=False),
+    Column("granted", Integer, nullable=False),
 )
 
 change_sets = Table(

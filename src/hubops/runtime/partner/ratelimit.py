@@ -2,10 +2,10 @@
 
 Several `hubops serve` processes behind a load balancer are one service, so
 a token's allowance must not multiply with the number of replicas: the
-state lives in the `rate_limits` table, one row per token, and each counted
-request costs exactly one short statement (see `Limiter`). A cheaper scheme
-(buckets in each process's memory) would let N replicas grant N times the
-limit; a shared cache would be one more service to run.
+state lives in the `rate_limits` table, one row per token, and a counted
+request costs at most one short statement, a busy token's far fewer (see
+`Limiter`). Buckets in each process's memory alone would let N replicas
+grant N times the limit; a shared cache would be one more service to run.
 
 Every answer to a counted request says where its token stands
 (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, from the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -77,57 +78,103 @@ class Quota:
         }
 
 
+HOLD_SECONDS = 1.0
+
+
+@dataclass
+class _Hand:
+    """Requests this process claimed from a token's shared allowance and has not spent yet."""
+
+    left: int
+    until: float  # time.monotonic() after which the rest is given up
+    tat: float  # the shared TAT right after the claim
+
+
 class Limiter:
     """`take(token_id)` counts a request against the token's allowance and says where it
-    stands, in one statement that every replica on the database shares.
+    stands; every replica on the database shares the allowance.
 
     The generic cell rate algorithm keeps one number per token, the theoretical arrival
-    time (TAT): each request moves it on by 1/rate from max(TAT, now), and a request is
-    let through when that puts it at most `burst`/rate ahead of now. That is one
-    upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, on SQLite and
-    PostgreSQL alike), which the database serializes per token, so two replicas can
-    neither both spend the last request nor lose each other's counts. Every SET
-    expression reads the row as it was, so `allowed` and `tat` agree.
+    time (TAT): each request moves it on by 1/rate from max(TAT, now), and requests are
+    let through while that keeps it at most `burst`/rate ahead of now. A claim is one
+    upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, on SQLite and PostgreSQL
+    alike), which the database serializes per token, so two replicas can neither both
+    spend the last request nor lose each other's counts; every SET expression reads the
+    row as it was, so `granted` and `tat` agree.
+
+    To spare a busy token a write per request, a claim takes up to `chunk` requests at
+    once (a tenth of the burst, at most HOLD_SECONDS' worth of the rate; 1 for a small
+    burst), spent from this process's hand for HOLD_SECONDS and then given up. A claim
+    that cannot have the chunk takes one request, so the last requests of a burst are
+    still granted one by one. Requests in a hand count as spent in the database: the
+    replicas together never exceed the limit; a hand given up unspent only makes a
+    token's allowance smaller for that moment.
     """
 
     def __init__(self, engine: Engine, limit: RateLimit) -> None:
         self.engine = engine
         self.limit = limit
+        self.chunk = max(1, min(limit.burst // 10, int(limit.per_second * HOLD_SECONDS)))
         self._upsert = _insert_for(engine.dialect.name)
+        self._hands: dict[int, _Hand] = {}
+        self._lock = threading.Lock()
 
     def take(self, token_id: int) -> Quota:
+        with self._lock:
+            hand = self._hands.get(token_id)
+            if hand is not None and hand.left > 0 and time.monotonic() < hand.until:
+                hand.left -= 1
+                return self._quota(hand.tat, time.time(), 0, hand.left)
         interval = 1.0 / self.limit.per_second
-        capacity = self.limit.burst * interval
         with writing(self.engine) as conn:
             # Read the clock once the write lock is held: a request that queued behind
             # others must not count as arriving before the ones that went first.
             now = time.time()
-            tat, allowed = conn.execute(self._statement(token_id, now, interval)).one()
-        ahead = max(0.0, float(tat) - now)  # how far the token has spent into the future
-        # Turned away only while the token is ahead of now, so the wait is positive.
-        wait = 0.0 if allowed else ahead + interval - capacity
+            tat, granted = conn.execute(self._claim(token_id, now, interval)).one()
+        tat, granted = float(tat), int(granted)
+        if granted == 0:
+            # Turned away only while the token is ahead of now, so the wait is positive.
+            wait = tat - now + interval - self.limit.burst * interval
+            return self._quota(tat, now, wait, 0)
+        with self._lock:
+            self._hands[token_id] = _Hand(granted - 1, time.monotonic() + HOLD_SECONDS, tat)
+            if len(self._hands) > 10_000:
+                self._forget_spent()
+        return self._quota(tat, now, 0, granted - 1)
+
+    def _quota(self, tat: float, now: float, wait: float, in_hand: int) -> Quota:
+        interval = 1.0 / self.limit.per_second
+        ahead = max(0.0, tat - now)  # how far the token has spent into the future
+        shared = math.floor(self.limit.burst - ahead / interval + 1e-9)
         return Quota(
             limit=self.limit.burst,
-            remaining=max(0, math.floor(self.limit.burst - ahead / interval + 1e-9)),
+            remaining=min(self.limit.burst, max(0, shared + in_hand)),
             reset=math.ceil(ahead),
             wait=wait,
         )
 
-    def _statement(self, token_id: int, now: float, interval: float) -> Any:
+    def _forget_spent(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, hand in self._hands.items() if hand.until <= now]:
+            del self._hands[key]
+
+    def _claim(self, token_id: int, now: float, interval: float) -> Any:
+        """The one statement of a claim: `chunk` requests if they fit, else one, else none."""
         capacity = self.limit.burst * interval
         start = case((rate_limits.c.tat > now, rate_limits.c.tat), else_=now)
-        ok = start + interval - now <= capacity
+        granted = case(
+            (start + self.chunk * interval - now <= capacity, self.chunk),
+            (start + interval - now <= capacity, 1),
+            else_=0,
+        )
         return (
             self._upsert(rate_limits)
-            .values(token_id=token_id, tat=now + interval, allowed=True)
+            .values(token_id=token_id, tat=now + self.chunk * interval, granted=self.chunk)
             .on_conflict_do_update(
                 index_elements=[rate_limits.c.token_id],
-                set_={
-                    "tat": case((ok, start + interval), else_=rate_limits.c.tat),
-                    "allowed": ok,
-                },
+                set_={"tat": start + granted * interval, "granted": granted},
             )
-            .returning(rate_limits.c.tat, rate_limits.c.allowed)
+            .returning(rate_limits.c.tat, rate_limits.c.granted)
         )
 
 

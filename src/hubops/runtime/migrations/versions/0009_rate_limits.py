@@ -20,7 +20,7 @@ def upgrade() -> None:
         "rate_limits",
         sa.Column("token_id", sa.Integer, nullable=False),
         sa.Column("tat", sa.Double, nullable=False),
-        sa.Column("allowed", sa.Boolean, nullable=False),
+        sa.Column("granted", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("token_id", name="pk_rate_limits"),
         sa.ForeignKeyConstraint(
             ["token_id"], ["api_tokens.id"], ondelete="CASCADE", name="fk_rate_limits_token_id"
