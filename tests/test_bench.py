@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -60,3 +61,50 @@ def test_plan_scale_runs(
     assert "hubops serve: no-op plan makes 2 requests (key + tenant-states), made 2: ok" in out
     assert "(target: under 300 MB)" in out
     assert "NOT MET" not in out and "all checks met" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_partner_api_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Registered before it runs: its dataclasses look their module up in sys.modules.
+    spec = importlib.util.spec_from_file_location("partner_api", REPO / "bench" / "partner_api.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "partner_api", bench)
+    spec.loader.exec_module(bench)
+    args = ["--orders", "120", "--seconds", "1", "--connections", "2", "--events", "20"]
+    assert bench.main([*args, "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "seeded 120 orders through the store" in out
+    assert "non-2xx" not in out  # every request of every wrk run was answered 2xx
+    rows = [line for line in out.splitlines() if line.startswith(("Partner API", "webhooks"))]
+    assert len(rows) == 9
+    assert sum("FastAPI hello world" in row for row in rows) == 6
+    assert "events received within 30 s" in rows[-1] and rows[-1].endswith("1.00x")  # all 20
+    orders = sqlite_count(tmp_path / "state.db", "SELECT count(*) FROM orders")
+    assert orders >= 120  # the seed, plus the orders of the webhook run
+
+
+def sqlite_count(path: Path, sql: str) -> int:
+    with sqlite3.connect(path) as conn:
+        value: int = conn.execute(sql).fetchone()[0]
+        return value
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_run_prints_one_table_of_every_benchmark(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SOPS_AGE_KEY_FILE", "HUBOPS_SOPS", "HUBOPS_RUNTIME", "HUBOPS_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    bench = _load("run")
+    args = ["--tenants", "3", "--stores", "3", "--orders", "50", "--seconds", "1"]
+    assert bench.main([*args, "--connections", "2", "--events", "10"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("benchmark"))
+    assert "baseline (same run)" in header and "ratio" in header
+    for bench_name in ("validate (3 tenants", "plan/apply (3 tenants", "Partner API", "webhooks"):
+        assert bench_name in out, bench_name
+    assert "initial apply (embedded)" in out and "GET /v1/orders?limit=50" in out
