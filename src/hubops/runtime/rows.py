@@ -37,6 +37,17 @@ def from_row(model: type[M], row: Row[Any], **given: Any) -> M:
     return model.model_validate({**values, **given})
 
 
+def from_stored_row(model: type[M], row: Row[Any], **given: Any) -> M:
+    """`from_row` without validation, for rows this runtime wrote from validated models.
+
+    On a hot read path (a page of 50 orders) validating every row again cost a
+    quarter of the request; `given` must hold nested models built the same way.
+    """
+    columns = row._mapping
+    values = {name: columns[column] for name, column in _columns(model) if name not in given}
+    return model.model_construct(**values, **given)
+
+
 def to_row(model: BaseModel) -> dict[str, Any]:
     """The columns of a model's fields (values as Python objects: datetimes, lists, dicts)."""
     return {to_snake(name): value for name, value in model.model_dump().items()}

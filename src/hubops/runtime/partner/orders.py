@@ -36,7 +36,7 @@ from hubops.runtime.errors import (
 from hubops.runtime.lookups import store_exists
 from hubops.runtime.partner.auth import Caller
 from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderPage, OrderStatus
-from hubops.runtime.rows import from_row, to_row
+from hubops.runtime.rows import from_row, from_stored_row, to_row
 from hubops.runtime.tables import idempotency_keys, orders
 from hubops.runtime.webhooks.outbox import enqueue
 
@@ -127,7 +127,13 @@ def list_orders(
         query = query.where(orders.c.status == asked.status)
     with reading(engine) as conn:
         rows, next_cursor = keyset.page(conn, query, orders.c.created_at, orders.c.id, limit)
-    return OrderPage(items=[from_row(Order, row) for row in rows], nextCursor=next_cursor)
+    return OrderPage.model_construct(items=[_stored(row) for row in rows], nextCursor=next_cursor)
+
+
+def _stored(row: Row[Any]) -> Order:
+    """An order as stored: written from a validated `Order`, so read back without checks."""
+    items = [OrderItem.model_construct(**item) for item in row.items]
+    return from_stored_row(Order, row, items=items, status=OrderStatus(row.status))
 
 
 def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:
@@ -141,7 +147,7 @@ def _visible_row(conn: Connection, caller: Caller, order_id: str) -> Row[Any]:
 
 def get_order(engine: Engine, caller: Caller, order_id: str) -> Order:
     with reading(engine) as conn:
-        return from_row(Order, _visible_row(conn, caller, order_id))
+        return _stored(_visible_row(conn, caller, order_id))
 
 
 def change_status(
