@@ -130,6 +130,8 @@ def parse_smtp_url(url: str | None) -> str | None:
             "(optionally with USER:PASSWORD@ before the host)"
         )
     return url
+
+
 def parse_seconds(raw: str | None, source: str, default: float) -> float:
     if raw is None or not raw.strip():
         return default
