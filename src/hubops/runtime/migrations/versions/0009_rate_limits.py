@@ -1,7 +1,7 @@
 """Rate limits kept in the database, so that every replica counts a token's requests alike.
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0012"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
