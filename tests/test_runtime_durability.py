@@ -163,8 +163,23 @@ def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comple
         ),
         (
             {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
-            ("--db", "postgresql+psycopg2://nobody:pw-hidden@127.0.0.1:1/none"),
-            "cannot open the database postgresql+psycopg2://nobody:***@127.0.0.1:1/none",
+            ("--db", "postgresql+psycopg://nobody:pw-hidden@127.0.0.1:1/none"),
+            "cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:1/none",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
+            ("--db", "postgresql+psycopg://nobody:pw-hidden@127.0.0.1:not-a-port/none"),
+            "the database URL is not a SQLAlchemy URL",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
+            ("--db", "mysql://nobody:pw-hidden@127.0.0.1/none"),
+            "the database URL names mysql, which the runtime does not support",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
+            ("--db", "postgresql://postgres:pw-hidden@127.0.0.1:5432/hubops_no_such_db"),
+            "cannot open the database postgresql+psycopg://postgres:***@127.0.0.1:5432/hubops_no_such_db",
         ),
         (
             {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_SMTP_URL": "https://mail:pw-hidden@host"},

@@ -268,12 +268,12 @@ def test_the_host_key_is_kept_across_restarts(server: Server, tenant: Tenant) ->
     run(strict)
 
 
-def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant) -> None:
+def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant, db_url: str) -> None:
     given = asyncssh.generate_private_key("ssh-ed25519")
     path = tmp_path / "given_key"
     path.write_bytes(given.export_private_key())
     env = {"HUBOPS_SFTP_PORT": str(free_port()), "HUBOPS_SFTP_HOST_KEY": str(path)}
-    server = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", extra_env=env).start()
+    server = Server(tmp_path, db_url, extra_env=env).start()
     seen: list[bytes] = []
 
     async def probe() -> None:
@@ -291,6 +291,6 @@ def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant) -> None:
     finally:
         server.stop()
     path.write_text("not a key")
-    broken = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", extra_env=env)
+    broken = Server(tmp_path, db_url, extra_env=env)
     with pytest.raises(RuntimeError, match="is not a readable unencrypted OpenSSH private key"):
         broken.start()

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
@@ -31,7 +30,7 @@ from hubops.runtime.console import invitations
 from hubops.runtime.console import routes as console
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
-from hubops.runtime.db import make_engine
+from hubops.runtime.db import database_url, make_engine
 from hubops.runtime.error_handlers import install_error_handlers
 from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
@@ -43,6 +42,7 @@ from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retr
 
 def create_app(settings: RuntimeSettings) -> FastAPI:
     """A ready runtime: master key loaded (or generated and kept), database migrated."""
+    url = database_url(settings.db_url)  # a bad URL is refused before anything is written
     kept_before = settings.master_key is not None or settings.key_file().exists()
     keys = Keys.from_master(load_master_key(settings))
     engine = make_engine(settings.db_url)
@@ -50,7 +50,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         migrate.upgrade(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        shown = url.render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
         raise RuntimeConfigError(
             f"cannot open the database {shown}: {reason[0] if reason else 'unknown error'}"
