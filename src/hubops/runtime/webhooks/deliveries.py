@@ -29,7 +29,7 @@ from hubops.runtime.tables import (
     webhook_messages,
     webhook_secret_history,
 )
-from hubops.state import secret_address
+from hubops.state import Body, secret_address
 from hubops.tokens import webhook_secret_key
 
 log = logging.getLogger("hubops.webhooks")
@@ -242,20 +242,17 @@ def finish(
         )
 
 
-def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> None:
-    """A 410 Gone switches the webhook off in live state, visibly: a new revision and an
-    audit record, so `hubops plan` shows `enabled: false -> true` until it is re-enabled."""
-    address = f"webhook/{job.webhook}"
-    with writing(engine) as conn:
-        body = conn.execute(
-            select(resources.c.body).where(
-                resources.c.tenant_id == job.tenant_id, resources.c.address == address
-            )
-        ).scalar()
-        if body is None or not body.get("enabled"):
-            return
-        disabled = {**body, "enabled": False, "disabledReason": reason}
-        store.change_by_runtime(conn, job.tenant_id, address, disabled, reason, now)
+def disable_webhook(engine: Engine, tenant: str, webhook: str, reason: str) -> int | None:
+    """Switch a webhook off in live state, visibly: through `store.change_by_runtime`, so it
+    gets a new revision and an audit record and `hubops plan` shows `enabled: false -> true`
+    until it is re-enabled. The new revision, or None when it was already off or is gone."""
+
+    def switched_off(body: Body) -> Body | None:
+        if not body.get("enabled"):
+            return None
+        return {**body, "enabled": False, "disabledReason": reason}
+
+    return store.change_by_runtime(engine, tenant, f"webhook/{webhook}", switched_off, reason)
 
 
 def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now: datetime) -> bool:

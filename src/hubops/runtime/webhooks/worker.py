@@ -216,7 +216,9 @@ class DeliveryWorker:
             reason = f"410 Gone from the endpoint at {now.isoformat()}; webhook disabled"
             attempt = replace(attempt, error=reason)
             await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
-            await asyncio.to_thread(deliveries.disable_webhook, engine, job, reason, now)
+            await asyncio.to_thread(
+                deliveries.disable_webhook, engine, job.tenant, job.webhook, reason
+            )
             return
         number = job.attempts + 1  # this attempt's number
         if number > len(self.schedule):
