@@ -74,6 +74,7 @@ def _start(tmp: Path, db_url: str, receiver: Receiver, url: str | None = None, *
             "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1",
             "HUBOPS_WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
             "HUBOPS_WEBHOOK_TIMEOUT": "1",
+            "HUBOPS_WEBHOOK_LEASE_SECONDS": "2",
             **env,
         },
     ).start()

@@ -46,6 +46,7 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
 
     from hubops.runtime.app import create_app
     from hubops.runtime.request_log import log_config
+    from hubops.runtime.shutdown import GracefulServer
 
     settings = RuntimeSettings.from_env(_db_url(db))
     settings = dataclasses.replace(
@@ -67,7 +68,8 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
         err=True,
     )
     # uvicorn's access log prints query strings; RequestLog logs route templates instead.
-    uvicorn.run(
+    shutdown = app.state.shutdown
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -75,4 +77,9 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
         log_config=log_config(uvicorn.config.LOGGING_CONFIG),
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=max(shutdown.grace, 0.1),
     )
+    server = GracefulServer(config, shutdown)
+    server.run()
+    if not server.started:  # uvicorn has logged why (the port in use, say)
+        raise SystemExit(3)

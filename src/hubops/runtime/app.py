@@ -36,8 +36,14 @@ from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
 from hubops.runtime.request_log import RequestLog
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
+from hubops.runtime.shutdown import Shutdown, grace_seconds
 from hubops.runtime.webhooks import routes as webhook_routes
-from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retry_schedule
+from hubops.runtime.webhooks.worker import (
+    DeliveryWorker,
+    lease_time,
+    request_timeout,
+    retry_schedule,
+)
 
 
 def create_app(settings: RuntimeSettings) -> FastAPI:
@@ -65,6 +71,8 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     runtime = Runtime(settings=settings, engine=engine, keys=keys)
 
     schedule, timeout = retry_schedule(), request_timeout()
+    lease = lease_time(timeout)
+    shutdown = Shutdown(grace_seconds())
     uploads = UploadProcessor(engine, lease_seconds())
     uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
     sftp = None
@@ -84,7 +92,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a served runtime delivers webhooks; the in-process client has no lifespan.
-        worker = DeliveryWorker(runtime, schedule, timeout)
+        worker = DeliveryWorker(runtime, schedule, timeout, lease)
         await worker.start()
         await uploads.start()
         if sftp is not None:
@@ -97,8 +105,9 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
             await pending_mail
             if sftp is not None:
                 await sftp.stop()
-            await uploads.shutdown()
-            await worker.stop()
+            await asyncio.gather(
+                uploads.shutdown(shutdown.remaining()), worker.stop(shutdown.remaining())
+            )
             engine.dispose()
 
     app = FastAPI(
@@ -108,6 +117,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime
+    app.state.shutdown = shutdown
     app.state.catalog_uploads = uploads
     install_error_handlers(app)
     app.include_router(health.router)
