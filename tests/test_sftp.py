@@ -254,7 +254,7 @@ def test_the_host_key_is_kept_across_restarts(server: Server, tenant: Tenant) ->
             return text
 
     first = run(host_key)
-    kept = server.workdir / "sftp_host_key"
+    kept = server.data_dir / "sftp_host_key"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     server.stop()
     server.start()
@@ -287,7 +287,7 @@ def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant, db_url: st
 
     try:
         run(probe)
-        assert seen == [b"ok"] and not (tmp_path / "sftp_host_key").exists()
+        assert seen == [b"ok"] and not (server.data_dir / "sftp_host_key").exists()
     finally:
         server.stop()
     path.write_text("not a key")
