@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError
 from hubops.runtime.settings import RuntimeConfigError, sqlite_file
 
 BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT = 10  # seconds; a URL's own ?connect_timeout= wins
 _WRITE = "hubops_write"
 _WRITE_LOCKS: dict[int, threading.RLock] = {}
 
@@ -59,8 +60,11 @@ def make_engine(db_url: str) -> Engine:
     """An engine for a checked URL (see `database_url`)."""
     url = database_url(db_url)
     if url.get_backend_name() != "sqlite":
+        # A server that never answers (a dropped route) fails the start-up in bounded time.
+        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
         return create_engine(
             _utc_sessions(url),
+            connect_args=timeout,
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=20,
