@@ -174,13 +174,18 @@ def test_deliveries_through_both_replicas_arrive_once_each_and_in_order(pair: Pa
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_replica_stopped_mid_send_loses_nothing(pair: Pair, sig: signal.Signals) -> None:
-    # Answers slower than the grace keep deliveries in flight when the replica goes.
+    # Answers slower than the grace keep deliveries in flight when the replica goes; b is
+    # paused meanwhile, so that a certainly holds them.
     pair.receiver.script = [Reply(200, delay=1.5)] * 30
-    with pair.a.client() as admin_a:
-        tenant = _hooked_tenant(pair, admin_a)
-        orders = [tenant.order()["id"] for _ in range(10)]
-    pair.receiver.wait_for(2)
-    assert pair.a.proc is not None
+    assert pair.a.proc is not None and pair.b.proc is not None
+    pair.b.proc.send_signal(signal.SIGSTOP)
+    try:
+        with pair.a.client() as admin_a:
+            tenant = _hooked_tenant(pair, admin_a)
+            orders = [tenant.order()["id"] for _ in range(10)]
+        pair.receiver.wait_for(2)
+    finally:
+        pair.b.proc.send_signal(signal.SIGCONT)
     stopped_at = time.monotonic()
     pair.a.proc.send_signal(sig)
     code = pair.a.proc.wait(timeout=15)
