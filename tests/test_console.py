@@ -34,6 +34,7 @@ from console_env import (
     shoot,
     start_server,
 )
+from databases import fresh_database
 from runtime_server import CI_TOKEN, HUBOPS, Changes, Server, create, fingerprint_key, post
 from webhook_receiver import Receiver
 
@@ -62,8 +63,9 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailSink) -> Iterator[Console]:
-    with Receiver() as receiver:
-        server = start_server(tmp_path_factory.mktemp("console"), mail_sink)
+    workdir = tmp_path_factory.mktemp("console")
+    with Receiver() as receiver, fresh_database(workdir) as db_url:
+        server = start_server(workdir, db_url, mail_sink)
         try:
             apply_examples(server)
             admin = server.client()
@@ -343,9 +345,9 @@ def test_an_admin_without_owner_role_has_no_buttons_and_is_logged_out_when_remov
 
 
 def test_the_lockout_after_five_failed_logins(
-    tmp_path: Path, mail_sink: MailSink, page: Page
+    tmp_path: Path, mail_sink: MailSink, page: Page, db_url: str
 ) -> None:
-    server = start_server(tmp_path, mail_sink)  # its own: the lockout covers this address
+    server = start_server(tmp_path, db_url, mail_sink)  # its own: the lockout covers this address
     try:
         for _ in range(5):
             log_in_with_token(page, server.url, "wrong-token")
@@ -403,9 +405,9 @@ def test_plan_report_shows_drift_on_the_tenants_page(console: Console, page: Pag
 
 
 def test_without_smtp_the_runtime_says_so_and_sends_once_it_has_one(
-    tmp_path: Path, mail_sink: MailSink
+    tmp_path: Path, mail_sink: MailSink, db_url: str
 ) -> None:
-    server = start_server(tmp_path, None)
+    server = start_server(tmp_path, db_url, None)
     try:
         with server.client() as admin:
             changes = Changes(tenant="quiet", key=fingerprint_key(admin))
