@@ -16,6 +16,7 @@ import pyrage
 import pytest
 import yaml
 
+from databases import fresh_database
 from hubops.cli import run
 from hubops.manifest.secrets import encrypt
 from hubops.tokens import new_token, new_webhook_secret
@@ -232,6 +233,13 @@ def repo(tmp_path: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch) -> It
     r.set_secrets(default_secrets())
     monkeypatch.chdir(root)
     yield r
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh database for one test's runtime (SQLite in `tmp_path`, or PostgreSQL)."""
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @dataclass

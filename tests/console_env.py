@@ -117,7 +117,7 @@ def example_secrets() -> list[str]:
     return values
 
 
-def start_server(workdir: Path, sink: MailSink | None, **env: str) -> Server:
+def start_server(workdir: Path, db_url: str, sink: MailSink | None, **env: str) -> Server:
     extra = {
         "HUBOPS_VIEWER_TOKEN": VIEWER_TOKEN,
         "HUBOPS_CATALOG": str(REPO / "examples" / "catalog.yaml"),
@@ -125,7 +125,7 @@ def start_server(workdir: Path, sink: MailSink | None, **env: str) -> Server:
         **({"HUBOPS_SMTP_URL": sink.url} if sink is not None else {}),
         **env,
     }
-    return Server(workdir, f"sqlite:///{workdir / 'state.db'}", extra_env=extra).start()
+    return Server(workdir, db_url, extra_env=extra).start()
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,14 @@ a server of another kind defines its own `server`.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from databases import fresh_database, query
 from hubops.tokens import new_token
 from runtime_server import Changes, Server, create, fingerprint_key, post
 
@@ -109,10 +108,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 
 def db_rows(server: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Read the served runtime's SQLite file directly (WAL lets us read while it writes)."""
-    path = Path(server.db_url.removeprefix("sqlite:///"))
-    with sqlite3.connect(path) as conn:
-        return list(conn.execute(sql, params))
+    """Read the served runtime's database directly (SQLite's WAL lets us read while it writes)."""
+    return query(server.db_url, sql, *params)
 
 
 @pytest.fixture(scope="module")
@@ -128,14 +125,13 @@ def server(
     server_env: dict[str, str],
 ) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp(request.module.__name__.removeprefix("test_"))
-    started = Server(
-        workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}", extra_env=server_env
-    )
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop()
+    with fresh_database(workdir) as db_url:
+        started = Server(workdir=workdir, db_url=db_url, extra_env=server_env)
+        started.start()
+        try:
+            yield started
+        finally:
+            started.stop()
 
 
 @pytest.fixture(scope="module")

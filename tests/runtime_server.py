@@ -49,6 +49,13 @@ class Server:
     starts: int = 0
 
     @property
+    def data_dir(self) -> Path:
+        """Where the runtime keeps its own files: beside a SQLite file, else `.hubops/`."""
+        if self.db_url.startswith("sqlite:///"):
+            return Path(self.db_url.removeprefix("sqlite:///")).parent
+        return self.workdir / ".hubops"
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

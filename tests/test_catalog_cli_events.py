@@ -185,10 +185,10 @@ def test_a_finished_upload_is_delivered_to_subscribed_webhooks(
     assert log[0]["eventType"] == "catalog.upload_finished" and log[0]["orderId"] is None
 
 
-def test_an_upload_cut_off_by_a_killed_runtime_ends_failed(tmp_path: Path) -> None:
+def test_an_upload_cut_off_by_a_killed_runtime_ends_failed(tmp_path: Path, db_url: str) -> None:
     server = Server(
         tmp_path,
-        f"sqlite:///{tmp_path / 'state.db'}",
+        db_url,
         extra_env={"HUBOPS_CATALOG_UPLOAD_LEASE_SECONDS": "1"},
     ).start()
     try:

@@ -25,7 +25,7 @@ def retailer(rid: str) -> dict[str, str]:
 
 @pytest.fixture
 def served(
-    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> Iterator[tuple[Server, Receiver]]:
     monkeypatch.setenv("HUBOPS_ALLOW_LOOPBACK_WEBHOOKS", "1")
     monkeypatch.setenv("HUBOPS_ADMIN_TOKEN", CI_TOKEN)
@@ -40,7 +40,7 @@ def served(
         )
         server = Server(
             workdir,
-            f"sqlite:///{workdir / 'state.db'}",
+            db_url,
             extra_env={"HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1"},
         ).start()
         try:

@@ -10,6 +10,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from conftest import UNCHANGED_SINCE_APPLY
+from databases import fresh_database, pg_database
 from hubops.plan.parts import MAX_BODY_BYTES, encode, split
 from runtime_server import ADMIN_TOKENS, HUBOPS, Server, post
 
@@ -56,9 +58,10 @@ def _tenant_yaml(stores: int) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("runtime")
-    srv = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    with fresh_database(workdir) as db_url:
+        srv = Server(workdir=workdir, db_url=db_url).start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture(scope="module")
@@ -193,37 +196,18 @@ def test_an_invalid_change_in_any_part_applies_nothing(server: Server, applied: 
 
 @pytest.fixture
 def two_replicas(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two `hubops serve` processes on one PostgreSQL schema, as one service."""
-    import base64
-    import uuid
-
-    import sqlalchemy as sa
-
-    base = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-    admin = sa.create_engine(base)
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError:
-        admin.dispose()
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
-    schema = f"hubops_parts_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}?options=-csearch_path%3D{schema}"
+    """Two `hubops serve` processes on one PostgreSQL database, as one service."""
     key = {"HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
     servers: list[Server] = []
-    try:
-        for name in ("a", "b"):
-            (tmp_path / name).mkdir()
-            servers.append(Server(tmp_path / name, url, extra_env=key).start())
-        yield servers[0], servers[1]
-    finally:
-        for srv in servers:
-            srv.stop()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_database() as url:
+        try:
+            for name in ("a", "b"):
+                (tmp_path / name).mkdir()
+                servers.append(Server(tmp_path / name, url, extra_env=key).start())
+            yield servers[0], servers[1]
+        finally:
+            for srv in servers:
+                srv.stop()
 
 
 def test_parts_sent_to_different_replicas_apply_as_one(two_replicas: tuple[Server, Server]) -> None:

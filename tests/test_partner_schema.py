@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from databases import fresh_database
 from partner_env import Tenant
 from runtime_server import Server
 
@@ -29,10 +30,13 @@ from runtime_server import Server
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     workdir: Path = tmp_path_factory.mktemp("partner-schema")
+    with fresh_database(workdir) as db_url:
+        yield from _live(workdir, db_url)
+
+
+def _live(workdir: Path, db_url: str) -> Iterator[tuple[Server, str]]:
     srv = Server(
-        workdir=workdir,
-        db_url=f"sqlite:///{workdir / 'state.db'}",
-        extra_env={"HUBOPS_RATE_LIMIT": "100000,100000"},
+        workdir=workdir, db_url=db_url, extra_env={"HUBOPS_RATE_LIMIT": "100000,100000"}
     ).start()
     with srv.client() as admin:
         tenant = Tenant.create(srv, admin)

@@ -7,18 +7,17 @@ away, while `/healthz` (liveness) stays 200 and touches no database.
 
 from __future__ import annotations
 
-import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
+from databases import execute, pg_database, query
+from databases import pg_server as pg_server_url
 from partner_env import assert_error
 from runtime_server import Server
-
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 def test_ready_at_the_newest_schema_and_not_when_it_is_behind(server: Server) -> None:
@@ -27,35 +26,29 @@ def test_ready_at_the_newest_schema_and_not_when_it_is_behind(server: Server) ->
         assert response.status_code == 200, response.text
         assert response.json() == {"status": "ready"}
 
-        db = Path(server.db_url.removeprefix("sqlite:///"))
-        with sqlite3.connect(db) as conn:
-            (head,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            conn.execute("UPDATE alembic_version SET version_num = '0001'")
+        ((head,),) = query(server.db_url, "SELECT version_num FROM alembic_version")
+        execute(server.db_url, "UPDATE alembic_version SET version_num = '0001'")
         try:
             error = assert_error(http.get("/readyz"), 503, "not_ready")
             assert "schema" in error["message"]
             assert http.get("/healthz").status_code == 200
         finally:
-            with sqlite3.connect(db) as conn:
-                conn.execute("UPDATE alembic_version SET version_num = ?", (head,))
+            execute(server.db_url, f"UPDATE alembic_version SET version_num = '{head}'")
         assert http.get("/readyz").json() == {"status": "ready"}
 
 
 @pytest.fixture
 def pg_server(tmp_path: Path) -> Iterator[tuple[Server, sa.Engine, str]]:
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"hubops_ready_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    server = Server(workdir=tmp_path, db_url=url).start()
-    try:
-        yield server, admin, name
-    finally:
-        server.stop()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database() as url:
+        admin = sa.create_engine(pg_server_url(), isolation_level="AUTOCOMMIT")
+        name = make_url(url).database
+        assert name is not None
+        server = Server(workdir=tmp_path, db_url=url).start()
+        try:
+            yield server, admin, name
+        finally:
+            server.stop()
+            admin.dispose()
 
 
 def test_not_ready_when_the_database_is_gone(pg_server: tuple[Server, sa.Engine, str]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, UNCHANGED_SINCE_APPLY, Repo
+from databases import fresh_database
 from runtime_server import ADMIN_TOKENS, HUBOPS, Server
 
 EXAMPLES = REPO / "examples"
@@ -22,9 +23,10 @@ EXAMPLES = REPO / "examples"
 def server(tmp_path: Path) -> Iterator[Server]:
     workdir = tmp_path / "runtime"
     workdir.mkdir()
-    srv = Server(workdir, f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    with fresh_database(workdir) as db_url:
+        srv = Server(workdir, db_url).start()
+        yield srv
+        srv.stop()
 
 
 def cli(
@@ -156,13 +158,13 @@ def test_no_secret_in_logs_or_state(server: Server, repo: Repo) -> None:
             assert secret not in text
 
 
-def test_webhook_gone_shows_as_drift_in_plan(tmp_path: Path, repo: Repo) -> None:
+def test_webhook_gone_shows_as_drift_in_plan(tmp_path: Path, repo: Repo, db_url: str) -> None:
     from webhook_receiver import Receiver, Reply
 
     workdir = tmp_path / "rt"
     workdir.mkdir()
     loopback = {"HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1"}
-    srv = Server(workdir, f"sqlite:///{workdir / 'state.db'}", extra_env=loopback).start()
+    srv = Server(workdir, db_url, extra_env=loopback).start()
     try:
         with Receiver() as receiver:
             receiver.script = [Reply(410)]

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from databases import fresh_database
 from hubops.tokens import new_token, new_webhook_secret
 from runtime_server import (
     ALICE_TOKEN,
@@ -29,9 +30,10 @@ _names = (f"t{n}" for n in itertools.count())
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("runtime")
-    srv = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    with fresh_database(workdir) as db_url:
+        srv = Server(workdir=workdir, db_url=db_url).start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from databases import fresh_database
 from runtime_server import Changes, Server, create, fingerprint_key, post
 
 _names = (f"b{n}" for n in itertools.count())
@@ -33,9 +34,10 @@ INTEGRATION = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("runtime")
-    srv = Server(workdir=workdir, db_url=f"sqlite:///{workdir / 'state.db'}").start()
-    yield srv
-    srv.stop()
+    with fresh_database(workdir) as db_url:
+        srv = Server(workdir=workdir, db_url=db_url).start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from databases import execute, query
 from hubops.runtime.crypto import ENCRYPTION_INFO, FINGERPRINT_INFO, derive, unseal
 from hubops.state import secret_address
 from runtime_server import CI_TOKEN, HUBOPS, Changes, Server, fingerprint_key, post, with_action
@@ -163,8 +164,23 @@ def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comple
         ),
         (
             {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
-            ("--db", "postgresql+psycopg2://nobody:pw-hidden@127.0.0.1:1/none"),
-            "cannot open the database postgresql+psycopg2://nobody:***@127.0.0.1:1/none",
+            ("--db", "postgresql+psycopg://nobody:pw-hidden@127.0.0.1:1/none"),
+            "cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:1/none",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
+            ("--db", "postgresql+psycopg://nobody:pw-hidden@127.0.0.1:not-a-port/none"),
+            "the database URL is not a SQLAlchemy URL",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
+            ("--db", "mysql://nobody:pw-hidden@127.0.0.1/none"),
+            "the database URL names mysql, which the runtime does not support",
+        ),
+        (
+            {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()},
+            ("--db", "postgresql://postgres:pw-hidden@127.0.0.1:5432/hubops_no_such_db"),
+            "cannot open the database postgresql+psycopg://postgres:***@127.0.0.1:5432/hubops_no_such_db",
         ),
         (
             {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_SMTP_URL": "https://mail:pw-hidden@host"},
@@ -188,3 +204,17 @@ def test_serve_refuses_to_start_with_one_clear_sentence(
     assert proc.stderr.count("\n") == 1, proc.stderr
     for secret in ("c2hvcnQta2V5LXZhbHVl", "pw-hidden"):
         assert secret not in proc.stderr
+
+
+def test_a_schema_from_a_newer_hubops_is_refused_in_one_sentence(
+    tmp_path: Path, db_url: str
+) -> None:
+    env = {"HUBOPS_ADMIN_TOKEN": "t", "HUBOPS_MASTER_KEY": base64.b64encode(bytes(32)).decode()}
+    execute(db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+    execute(db_url, "INSERT INTO alembic_version VALUES ('0999_from_the_future')")
+    proc = _serve(tmp_path, env, "--db", db_url)
+    assert proc.returncode == 1
+    assert "the database's schema is at revision 0999_from_the_future" in proc.stderr
+    assert "run that version (or newer)" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and proc.stderr.count("\n") == 1
+    assert query(db_url, "SELECT count(*) FROM alembic_version") == [(1,)]  # nothing migrated

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
+from databases import pg_database
 from hubops.runtime import RuntimeSettings, create_app, sqlite_url
 from hubops.runtime.settings import RuntimeConfigError, parse_admin_tokens
 from runtime_server import Changes, with_action
 
 TOKEN = "in-process-admin-token"
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 def _client(settings: RuntimeSettings) -> httpx.AsyncClient:
@@ -98,24 +96,10 @@ def test_in_process_sqlite_creates_its_folder_and_handles_concurrency(tmp_path: 
 
 @pytest.fixture
 def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A private schema per test, dropped afterwards, so parallel runs cannot collide."""
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError:
-        admin.dispose()
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
-    schema = f"hubops_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    """A database of its own per test, dropped afterwards, so parallel runs cannot collide."""
     monkeypatch.chdir(tmp_path)  # a generated master key goes to ./.hubops/ for non-SQLite
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_database() as url:
+        yield url
 
 
 def test_postgresql_change_set_round_trip(pg_url: str, tmp_path: Path) -> None:

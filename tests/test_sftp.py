@@ -254,7 +254,7 @@ def test_the_host_key_is_kept_across_restarts(server: Server, tenant: Tenant) ->
             return text
 
     first = run(host_key)
-    kept = server.workdir / "sftp_host_key"
+    kept = server.data_dir / "sftp_host_key"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     server.stop()
     server.start()
@@ -268,12 +268,12 @@ def test_the_host_key_is_kept_across_restarts(server: Server, tenant: Tenant) ->
     run(strict)
 
 
-def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant) -> None:
+def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant, db_url: str) -> None:
     given = asyncssh.generate_private_key("ssh-ed25519")
     path = tmp_path / "given_key"
     path.write_bytes(given.export_private_key())
     env = {"HUBOPS_SFTP_PORT": str(free_port()), "HUBOPS_SFTP_HOST_KEY": str(path)}
-    server = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", extra_env=env).start()
+    server = Server(tmp_path, db_url, extra_env=env).start()
     seen: list[bytes] = []
 
     async def probe() -> None:
@@ -287,10 +287,10 @@ def test_a_host_key_file_can_be_given(tmp_path: Path, tenant: Tenant) -> None:
 
     try:
         run(probe)
-        assert seen == [b"ok"] and not (tmp_path / "sftp_host_key").exists()
+        assert seen == [b"ok"] and not (server.data_dir / "sftp_host_key").exists()
     finally:
         server.stop()
     path.write_text("not a key")
-    broken = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", extra_env=env)
+    broken = Server(tmp_path, db_url, extra_env=env)
     with pytest.raises(RuntimeError, match="is not a readable unencrypted OpenSSH private key"):
         broken.start()

@@ -8,31 +8,31 @@ replicas count down one allowance.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
+from databases import pg_database
 from partner_env import Tenant, assert_error
 from runtime_server import Server
 
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 BURST = 10
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"hubops_limits_{uuid.uuid4().hex[:10]}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-    else:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'state.db'}"
+        else:
+            url = stack.enter_context(pg_database())
+        yield from _two_servers(tmp_path, url)
+
+
+def _two_servers(tmp_path: Path, url: str) -> Iterator[tuple[Server, Server]]:
     env = {
         "HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "HUBOPS_RATE_LIMIT": f"0.05,{BURST}",  # one request back every 20 s: none during the test
@@ -46,10 +46,6 @@ def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[S
     finally:
         for server in started:
             server.stop()
-        if request.param == "postgresql":
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_two_replicas_count_one_allowance(replicas: tuple[Server, Server]) -> None:

@@ -18,10 +18,10 @@ from test_reconcile_remote import cli
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, db_url: str) -> Iterator[Server]:
     workdir = tmp_path / "runtime"
     workdir.mkdir()
-    srv = Server(workdir, f"sqlite:///{workdir / 'state.db'}").start()
+    srv = Server(workdir, db_url).start()
     yield srv
     srv.stop()
 

@@ -64,16 +64,17 @@ class Hub:
         raise AssertionError(f"delivery log never matched: {self.log()}")
 
 
-def _start(tmp: Path, receiver: Receiver, url: str | None = None, **env: str) -> Hub:
+def _start(tmp: Path, db_url: str, receiver: Receiver, url: str | None = None, **env: str) -> Hub:
     workdir = tmp / "runtime"
     workdir.mkdir(exist_ok=True)
     server = Server(
         workdir,
-        f"sqlite:///{workdir / 'state.db'}",
+        db_url,
         extra_env={
             "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1",
             "HUBOPS_WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
             "HUBOPS_WEBHOOK_TIMEOUT": "1",
+            "HUBOPS_WEBHOOK_LEASE_SECONDS": "2",
             **env,
         },
     ).start()
@@ -98,9 +99,9 @@ def _start(tmp: Path, receiver: Receiver, url: str | None = None, **env: str) ->
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
+def hub(tmp_path: Path, db_url: str) -> Iterator[Hub]:
     with Receiver() as receiver:
-        started = _start(tmp_path, receiver)
+        started = _start(tmp_path, db_url, receiver)
         try:
             yield started
         finally:

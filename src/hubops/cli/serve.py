@@ -47,6 +47,7 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
 
     from hubops.runtime.app import create_app
     from hubops.runtime.logs import log_config, log_format_from_env
+    from hubops.runtime.shutdown import GracefulServer
 
     settings = RuntimeSettings.from_env(_db_url(db))
     logging.config.dictConfig(log_config(uvicorn.config.LOGGING_CONFIG, log_format_from_env()))
@@ -71,7 +72,8 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
         sftp,
     )
     # uvicorn's access log prints query strings; RequestLog logs route templates instead.
-    uvicorn.run(
+    shutdown = app.state.shutdown
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -79,4 +81,9 @@ def serve_command(db: str | None, host: str, port: int, sftp_port: int | None) -
         log_config=None,  # configured above, before the app logs anything
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=max(shutdown.grace, 0.1),
     )
+    server = GracefulServer(config, shutdown)
+    server.run()
+    if not server.started:  # uvicorn has logged why (the port in use, say)
+        raise SystemExit(3)

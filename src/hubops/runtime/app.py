@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops import __version__
@@ -33,20 +32,27 @@ from hubops.runtime.console import invitations
 from hubops.runtime.console import routes as console
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
-from hubops.runtime.db import make_engine
+from hubops.runtime.db import database_url, make_engine
 from hubops.runtime.early_auth import AuthFirst
 from hubops.runtime.error_handlers import install_error_handlers
 from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
 from hubops.runtime.request_log import RequestLog
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
+from hubops.runtime.shutdown import Shutdown, grace_seconds
 from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks import routes as webhook_routes
-from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retry_schedule
+from hubops.runtime.webhooks.worker import (
+    DeliveryWorker,
+    lease_time,
+    request_timeout,
+    retry_schedule,
+)
 
 
 def create_app(settings: RuntimeSettings) -> FastAPI:
     """A ready runtime: master key loaded (or generated and kept), database migrated."""
+    url = database_url(settings.db_url)  # a bad URL is refused before anything is written
     kept_before = settings.master_key is not None or settings.key_file().exists()
     keys = Keys.from_master(load_master_key(settings))
     engine = make_engine(settings.db_url)
@@ -54,7 +60,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         migrate.upgrade(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        shown = url.render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()
         raise RuntimeConfigError(
             f"cannot open the database {shown}: {reason[0] if reason else 'unknown error'}"
@@ -70,6 +76,8 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     runtime.metrics.count_pending_with(partial(deliveries.pending_count, engine))
 
     schedule, timeout = retry_schedule(), request_timeout()
+    lease = lease_time(timeout)
+    shutdown = Shutdown(grace_seconds())
     uploads = UploadProcessor(engine, lease_seconds())
     uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
     sftp = None
@@ -89,7 +97,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a served runtime delivers webhooks; the in-process client has no lifespan.
-        worker = DeliveryWorker(runtime, schedule, timeout)
+        worker = DeliveryWorker(runtime, schedule, timeout, lease)
         await worker.start()
         await uploads.start()
         if sftp is not None:
@@ -102,8 +110,9 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
             await pending_mail
             if sftp is not None:
                 await sftp.stop()
-            await uploads.shutdown()
-            await worker.stop()
+            await asyncio.gather(
+                uploads.shutdown(shutdown.remaining()), worker.stop(shutdown.remaining())
+            )
             engine.dispose()
 
     app = FastAPI(
@@ -113,6 +122,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime
+    app.state.shutdown = shutdown
     app.state.catalog_uploads = uploads
     install_error_handlers(app)
     app.include_router(health.router)

@@ -19,19 +19,52 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
-from hubops.runtime.settings import sqlite_file
+from hubops.runtime.settings import RuntimeConfigError, sqlite_file
 
 BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT = 10  # seconds; a URL's own ?connect_timeout= wins
 _WRITE = "hubops_write"
 _WRITE_LOCKS: dict[int, threading.RLock] = {}
 
 
+# The drivers the runtime ships with, by backend; a URL without a driver gets this one.
+DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+
+
+def database_url(db_url: str) -> URL:
+    """The URL checked and completed (`postgresql://` means psycopg 3); raises RuntimeConfigError.
+
+    The message never repeats the URL as given: it may hold a password.
+    """
+    try:
+        url = make_url(db_url)
+    except (ArgumentError, ValueError):
+        raise RuntimeConfigError(
+            "the database URL is not a SQLAlchemy URL; use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST:PORT/DB"
+        ) from None
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    wanted = DRIVERS.get(backend)
+    if wanted is None or (driver != wanted and "+" in url.drivername):
+        shown = f"{backend}+{driver}" if "+" in url.drivername else backend
+        raise RuntimeConfigError(
+            f"the database URL names {shown}, which the runtime does not support; use "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+        )
+    return url.set(drivername=f"{backend}+{wanted}")
+
+
 def make_engine(db_url: str) -> Engine:
-    url = make_url(db_url)
+    """An engine for a checked URL (see `database_url`)."""
+    url = database_url(db_url)
     if url.get_backend_name() != "sqlite":
+        # A server that never answers (a dropped route) fails the start-up in bounded time.
+        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT}
         return create_engine(
             _utc_sessions(url),
+            connect_args=timeout,
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=20,

@@ -4,6 +4,8 @@ Runs inside `create_app`, so every way of starting a runtime (served, or
 in-process through ASGITransport, which runs no lifespan events) finds
 its tables. On PostgreSQL an advisory lock keeps two starting runtimes
 from migrating at once; on SQLite the IMMEDIATE write transaction does.
+A database migrated by a newer hubops is refused with one sentence: an
+older replica must not run on a schema it does not know.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops.runtime.db import writing
+from hubops.runtime.settings import RuntimeConfigError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x68756275  # "hubu": any constant shared by every hubops runtime
@@ -65,11 +68,22 @@ def upgrade(engine: Engine) -> None:
         return
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
     with writing(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        current = MigrationContext.configure(conn).get_current_revision()
+        known = {revision.revision for revision in script.walk_revisions()}
+        if current is not None and current not in known:
+            raise RuntimeConfigError(
+                f"the database's schema is at revision {current}, which this hubops does not "
+                f"know (its newest is {script.get_current_head()}); a newer hubops migrated "
+                "it, so run that version (or newer) against this database"
+            )
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -100,9 +100,11 @@ class RuntimeSettings:
         return self.data_dir() / "master.key"
 
     def data_dir(self) -> Path:
-        """The folder beside the database for the runtime's own files (keys, SFTP tree)."""
+        """The folder beside the database for the runtime's own files (keys, SFTP tree):
+        the SQLite file's folder, else `.hubops/` in the working directory. Absolute, so
+        the SFTP tree's root is one fixed path whatever the URL or folder looked like."""
         db_file = sqlite_file(self.db_url)
-        return db_file.parent if db_file is not None else Path(".hubops")
+        return (db_file.parent if db_file is not None else Path(".hubops")).absolute()
 
     def host_key_file(self) -> Path:
         """The SFTP host key: HUBOPS_SFTP_HOST_KEY, else one generated beside the database."""

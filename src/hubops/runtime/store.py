@@ -26,7 +26,7 @@ read, the change set checked, and the difference written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -298,27 +298,68 @@ def _audit(
     return record_id
 
 
-def change_by_runtime(
-    conn: Connection, tenant_id: int, address: str, body: Body, reason: str, now: datetime
-) -> int:
-    """A resource the runtime itself changes (a webhook a 410 switched off), in `conn`.
+# How often a runtime change is tried again after losing its revision to a concurrent
+# change set; each loss means another writer committed, so this bounds a pile-up only.
+RUNTIME_CHANGE_ATTEMPTS = 50
+RUNTIME_AUTHOR = "runtime"
+Edit = Callable[[Body], Body | None]
 
-    Like a change set it bumps the revision and leaves an audit record (by
-    `runtime`, with the reason), so plans made before it are stale and
-    `hubops plan` shows the difference. Returns the new revision.
+
+class RuntimeChangeLost(Exception):
+    """A runtime change lost its revision to change sets RUNTIME_CHANGE_ATTEMPTS times in a row."""
+
+
+class _Unchanged(Exception):
+    """Raised inside the transaction to roll back a claim that found nothing to change."""
+
+
+def change_by_runtime(
+    engine: Engine, tenant: str, address: str, edit: Edit, reason: str
+) -> int | None:
+    """Change one resource of a tenant on the runtime's own account; the new revision, or None.
+
+    The one path for what the runtime decides by itself (a webhook a 410
+    switched off, one switched off for failing): like a change set it claims
+    the tenant's next revision with the same conditional UPDATE and leaves an
+    audit record (by `runtime`, with `reason`), so plans made before it are
+    stale and `hubops plan` shows the difference. `edit` gets the resource's
+    body as committed once the revision is claimed (the row lock held) and
+    returns the new body, or None to change nothing; nothing is written then,
+    nor when the tenant or the resource is gone. A claim lost to a concurrent
+    change set is tried again on the new revision, so neither is lost.
     """
+    for _ in range(RUNTIME_CHANGE_ATTEMPTS):
+        try:
+            with writing(engine) as conn:
+                return _change_in(conn, tenant, address, edit, reason)
+        except StaleRevision:
+            continue
+        except _Unchanged:
+            return None
+    raise RuntimeChangeLost(f"{reason}: {RUNTIME_CHANGE_ATTEMPTS} concurrent change sets won")
+
+
+def _change_in(conn: Connection, tenant: str, address: str, edit: Edit, reason: str) -> int:
+    base = _current_revision(conn, tenant)
+    if base == 0:
+        raise _Unchanged()
+    tenant_id, revision = _claim_revision(conn, tenant, base)
+    body = conn.execute(
+        select(resources.c.body).where(
+            resources.c.tenant_id == tenant_id, resources.c.address == address
+        )
+    ).scalar()
+    changed = None if body is None else edit(body)
+    if changed is None or changed == body:
+        raise _Unchanged()
     conn.execute(
         update(resources)
         .where(resources.c.tenant_id == tenant_id, resources.c.address == address)
-        .values(body=body)
+        .values(body=changed)
     )
-    revision = int(
-        conn.execute(select(tenants.c.revision).where(tenants.c.id == tenant_id)).scalar_one()
-    )
-    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(revision=revision + 1))
     change = {"address": address, "action": "update", "reason": reason}
-    _audit(conn, tenant_id, revision + 1, "runtime", None, [change], now)
-    return revision + 1
+    _audit(conn, tenant_id, revision, RUNTIME_AUTHOR, None, [change], datetime.now(UTC))
+    return revision
 
 
 def list_changes(engine: Engine, tenant: str, limit: int, keyset: NumberKeyset) -> AuditPage:

@@ -1,20 +1,37 @@
-"""The outbox's database side: pick due deliveries, record attempts, schedule retries.
+"""The outbox's database side: claim due deliveries, record attempts, schedule retries.
 
 All functions are synchronous and short transactions; the worker calls them
-from a thread. A delivery is claimed by moving its `next_attempt_at` into
-the future (a lease) with a conditional UPDATE, so two workers never send
-the same attempt, and a worker that dies mid-send only delays the message
-until the lease ends (it is then sent again with the same webhook-id).
+from a thread. A delivery is claimed by moving its `next_attempt_at` to the
+end of a lease (`HUBOPS_WEBHOOK_LEASE_SECONDS`), in the transaction that
+picks it. On PostgreSQL the pick is `SELECT ... FOR UPDATE SKIP LOCKED`, so
+replicas polling together each take different deliveries instead of
+queueing on one another's rows; SQLite has one writer at a time anyway.
+Only the oldest pending delivery per (webhook, ordering key) is due, so one
+order's events reach an endpoint in order whichever replica sends them. A
+replica that dies mid-send only delays its deliveries until their lease
+ends; another replica then sends them again, with the same webhook-id.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from hubops.runtime import crypto, store
@@ -29,12 +46,11 @@ from hubops.runtime.tables import (
     webhook_messages,
     webhook_secret_history,
 )
-from hubops.state import secret_address
+from hubops.state import Body, secret_address
 from hubops.tokens import webhook_secret_key
 
 log = logging.getLogger("hubops.webhooks")
 
-LEASE = timedelta(seconds=120)
 ROTATION_OVERLAP = timedelta(hours=24)
 EXCERPT = 200
 
@@ -56,19 +72,27 @@ class Job:
     attempts: int
     hook: dict[str, Any] | None  # the webhook's body as applied now; None if deleted
     keys: list[bytes]  # current signing key first, then those still in their rotation overlap
+    leased_until: datetime  # the lease the claim set (the delivery's next_attempt_at)
 
 
 # The fields of a Job that the claimed row holds under the same name.
 _JOB_COLUMNS = [
-    f.name for f in fields(Job) if f.name not in ("delivery_id", "body", "hook", "keys")
+    f.name
+    for f in fields(Job)
+    if f.name not in ("delivery_id", "body", "hook", "keys", "leased_until")
 ]
 # What the delivery log repeats of the job in each attempt's row.
 _LOGGED = ["tenant_id", "webhook", "message_id", "event_type", "order_id"]
 
 
-def due(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
-    """Deliveries to attempt now: the oldest pending one per (webhook, ordering key), so the
-    events of one order (or of one upload, one retailer connection) reach one endpoint in order."""
+def _due(now: datetime, limit: int, skip: Collection[int]) -> Select[Any]:
+    """The oldest pending delivery per (webhook, ordering key) that is due, rows locked.
+
+    An earlier delivery still pending (due, retrying or leased) blocks the
+    later ones, so the events of one order (or of one upload, one retailer
+    connection) reach one endpoint in order. Rows another transaction holds
+    are skipped, not waited for (PostgreSQL; SQLite ignores the clause).
+    """
     earlier = aliased(webhook_deliveries)
     blocked = exists().where(
         and_(
@@ -79,45 +103,45 @@ def due(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
             earlier.c.id < webhook_deliveries.c.id,
         )
     )
-    query = (
-        select(webhook_deliveries.c.id)
-        .where(
-            webhook_deliveries.c.status == "pending",
-            webhook_deliveries.c.next_attempt_at <= now,
-            ~blocked,
-        )
-        .order_by(webhook_deliveries.c.id)
-        .limit(limit)
+    query = select(webhook_deliveries.c.id).where(
+        webhook_deliveries.c.status == "pending",
+        webhook_deliveries.c.next_attempt_at <= now,
+        ~blocked,
     )
-    with reading(engine) as conn:
-        return [int(row.id) for row in conn.execute(query)]
+    if skip:
+        query = query.where(webhook_deliveries.c.id.not_in(list(skip)))
+    return (
+        query.order_by(webhook_deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=webhook_deliveries)
+    )
 
 
-def claim(engine: Engine, ids: list[int], now: datetime, keys: crypto.Keys) -> list[Job]:
-    """Lease the given due deliveries (those still due) and read what sending them needs,
+def claim_due(
+    engine: Engine,
+    now: datetime,
+    lease: timedelta,
+    keys: crypto.Keys,
+    limit: int = 50,
+    skip: Collection[int] = (),
+) -> list[Job]:
+    """Lease up to `limit` due deliveries (none of `skip`) and read what sending them needs,
     in one transaction: a busy outbox costs one write per batch, not per message."""
-    if not ids:
-        return []
-    lease_end = now + LEASE
+    leased_until = now + lease
     with writing(engine) as conn:
+        ids: list[int] = list(conn.execute(_due(now, limit, skip)).scalars())
+        if not ids:
+            return []
         conn.execute(
             update(webhook_deliveries)
-            .where(
-                webhook_deliveries.c.id.in_(ids),
-                webhook_deliveries.c.status == "pending",
-                webhook_deliveries.c.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=lease_end, updated_at=now)
+            .where(webhook_deliveries.c.id.in_(ids))
+            .values(next_attempt_at=leased_until, updated_at=now)
         )
         rows = conn.execute(
             select(webhook_deliveries, webhook_messages, tenants.c.name.label("tenant"))
             .join(webhook_messages, webhook_messages.c.id == webhook_deliveries.c.message_id)
             .join(tenants, tenants.c.id == webhook_deliveries.c.tenant_id)
-            .where(
-                webhook_deliveries.c.id.in_(ids),
-                webhook_deliveries.c.updated_at == now,
-                webhook_deliveries.c.next_attempt_at == lease_end,
-            )
+            .where(webhook_deliveries.c.id.in_(ids))
             .order_by(webhook_deliveries.c.id)
         ).all()
         hooks: dict[tuple[int, str], tuple[dict[str, Any] | None, list[bytes]]] = {}
@@ -135,6 +159,7 @@ def claim(engine: Engine, ids: list[int], now: datetime, keys: crypto.Keys) -> l
                     body=row.body.encode(),
                     hook=hook,
                     keys=signing,
+                    leased_until=leased_until,
                     **{name: row._mapping[name] for name in _JOB_COLUMNS},
                 )
             )
@@ -182,33 +207,31 @@ def _hook_and_keys(
     return hook, signing
 
 
-def recover_leases(engine: Engine, now: datetime) -> int:
-    """Make deliveries leased by a runtime that died mid-send due again at once.
+def release(engine: Engine, jobs: Iterable[Job], now: datetime) -> int:
+    """Give back leases still held (a replica shutting down mid-send): due again at once.
 
-    A claim sets `next_attempt_at` to exactly `updated_at + LEASE`; nothing
-    else produces that gap (retry delays carry jitter), so such rows at
-    start-up were in flight when the previous process stopped. Sending them
-    again may duplicate a message, always with its same webhook-id.
+    A lease that has ended, or that another replica has taken since, is left
+    alone. How many were given back.
     """
+    released = 0
     with writing(engine) as conn:
-        rows = conn.execute(
-            select(
-                webhook_deliveries.c.id,
-                webhook_deliveries.c.updated_at,
-                webhook_deliveries.c.next_attempt_at,
-            ).where(
-                webhook_deliveries.c.status == "pending",
-                webhook_deliveries.c.next_attempt_at > now,
-            )
-        ).all()
-        stale = [r.id for r in rows if r.next_attempt_at - r.updated_at == LEASE]
-        if stale:
-            conn.execute(
+        for job in jobs:
+            result = conn.execute(
                 update(webhook_deliveries)
-                .where(webhook_deliveries.c.id.in_(stale))
+                .where(_still_leased(job))
                 .values(next_attempt_at=now, updated_at=now)
             )
-        return len(stale)
+            released += result.rowcount
+    return released
+
+
+def _still_leased(job: Job) -> ColumnElement[bool]:
+    """The delivery is still pending under the lease this job's claim set."""
+    return and_(
+        webhook_deliveries.c.id == job.delivery_id,
+        webhook_deliveries.c.status == "pending",
+        webhook_deliveries.c.next_attempt_at == job.leased_until,
+    )
 
 
 @dataclass(frozen=True)
@@ -225,15 +248,18 @@ class Attempt:
 def finish(
     engine: Engine, job: Job, attempt: Attempt, status: str, next_at: datetime | None
 ) -> None:
-    """Record the attempt and the delivery's new state in one transaction."""
+    """Record the attempt and, while the lease holds, the delivery's new state, in one
+    transaction."""
     logged = {name: getattr(job, name) for name in _LOGGED} | asdict(attempt)
     logged["error"] = (attempt.error or "")[:500] or None
     logged["response_excerpt"] = (attempt.response_excerpt or "")[:EXCERPT] or None
     with writing(engine) as conn:
         conn.execute(insert(webhook_attempts).values(delivery_id=job.delivery_id, **logged))
+        # A lease that ended (and perhaps went to another replica) mid-send is not ours any
+        # more: the attempt is logged, but the delivery's state belongs to its new holder.
         conn.execute(
             update(webhook_deliveries)
-            .where(webhook_deliveries.c.id == job.delivery_id)
+            .where(_still_leased(job))
             .values(
                 status=status,
                 attempts=job.attempts + 1,
@@ -243,20 +269,17 @@ def finish(
         )
 
 
-def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> None:
-    """A 410 Gone switches the webhook off in live state, visibly: a new revision and an
-    audit record, so `hubops plan` shows `enabled: false -> true` until it is re-enabled."""
-    address = f"webhook/{job.webhook}"
-    with writing(engine) as conn:
-        body = conn.execute(
-            select(resources.c.body).where(
-                resources.c.tenant_id == job.tenant_id, resources.c.address == address
-            )
-        ).scalar()
-        if body is None or not body.get("enabled"):
-            return
-        disabled = {**body, "enabled": False, "disabledReason": reason}
-        store.change_by_runtime(conn, job.tenant_id, address, disabled, reason, now)
+def disable_webhook(engine: Engine, tenant: str, webhook: str, reason: str) -> int | None:
+    """Switch a webhook off in live state, visibly: through `store.change_by_runtime`, so it
+    gets a new revision and an audit record and `hubops plan` shows `enabled: false -> true`
+    until it is re-enabled. The new revision, or None when it was already off or is gone."""
+
+    def switched_off(body: Body) -> Body | None:
+        if not body.get("enabled"):
+            return None
+        return {**body, "enabled": False, "disabledReason": reason}
+
+    return store.change_by_runtime(engine, tenant, f"webhook/{webhook}", switched_off, reason)
 
 
 def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now: datetime) -> bool:

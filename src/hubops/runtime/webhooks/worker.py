@@ -57,6 +57,8 @@ PARALLEL_SENDS = 16
 MAX_RETRY_AFTER = 86_400.0
 TIMEOUT_ENV = "HUBOPS_WEBHOOK_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0
+LEASE_ENV = "HUBOPS_WEBHOOK_LEASE_SECONDS"
+DEFAULT_LEASE = 60.0
 
 
 def retry_schedule(raw: str | None = None) -> list[float]:
@@ -85,6 +87,27 @@ def request_timeout() -> httpx.Timeout:
     if seconds <= 0:
         raise RuntimeConfigError(f"{TIMEOUT_ENV} must be a positive number of seconds")
     return httpx.Timeout(seconds, connect=min(seconds, 5.0))
+
+
+def lease_time(timeout: httpx.Timeout, raw: str | None = None) -> timedelta:
+    """How long a claimed delivery is this replica's (HUBOPS_WEBHOOK_LEASE_SECONDS, default 60).
+
+    A replica that dies holds its deliveries this long before another takes
+    them over, so it must be longer than one attempt may take, or a slow
+    endpoint would get the same message from two replicas at once.
+    """
+    text = raw if raw is not None else os.environ.get(LEASE_ENV, "")
+    try:
+        seconds = float(text) if text.strip() else DEFAULT_LEASE
+    except ValueError:
+        seconds = -1.0
+    attempt = timeout.read or DEFAULT_TIMEOUT
+    if seconds <= attempt:
+        raise RuntimeConfigError(
+            f"{LEASE_ENV} must be a number of seconds longer than one attempt may take "
+            f"({TIMEOUT_ENV}, {attempt:g} s); default {DEFAULT_LEASE:g}"
+        )
+    return timedelta(seconds=seconds)
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:
@@ -128,6 +151,7 @@ class DeliveryWorker:
         runtime: Runtime,
         schedule: list[float],
         timeout: httpx.Timeout,
+        lease: timedelta = timedelta(seconds=DEFAULT_LEASE),
         http: httpx.AsyncClient | None = None,
         resolver: Resolver = system_resolver,
         allow_loopback: bool | None = None,
@@ -138,6 +162,8 @@ class DeliveryWorker:
         self.allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
         self._task: asyncio.Task[None] | None = None
         self._busy: set[int] = set()
+        self._inflight: dict[asyncio.Task[None], deliveries.Job] = {}
+        self._lease = lease
         self._slots = asyncio.Semaphore(PARALLEL_SENDS)
         self._timeout = timeout
         self._deadline = timeout.read or DEFAULT_TIMEOUT
@@ -146,14 +172,30 @@ class DeliveryWorker:
         self._resolver = resolver
 
     async def start(self) -> None:
-        await asyncio.to_thread(deliveries.recover_leases, self.runtime.engine, utc.now())
         self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Claim nothing more; let attempts under way finish within `grace` seconds, and give
+        the leases of those still running back, so another replica sends them at once."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        running = set(self._inflight)
+        if running and grace > 0:
+            _done, running = await asyncio.wait(running, timeout=grace)
+        if running:
+            unfinished = [self._inflight[task] for task in running]
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            try:
+                released = await asyncio.to_thread(
+                    deliveries.release, self.runtime.engine, unfinished, utc.now()
+                )
+                log.info("webhook worker stopped; %d deliveries handed back", released)
+            except Exception as exc:  # their leases end on their own
+                log.error("handing deliveries back failed: %s", exception_summary(exc))
         if self._owns_http:
             await self._http.aclose()
 
@@ -164,13 +206,19 @@ class DeliveryWorker:
         return len(tasks)
 
     async def _poll(self) -> list[asyncio.Task[None]]:
-        """Claim the due deliveries no attempt of this worker holds, and start sending them."""
+        """Claim due deliveries no attempt of this worker holds, and start sending them."""
         engine, keys = self.runtime.engine, self.runtime.keys
-        due = await asyncio.to_thread(deliveries.due, engine, utc.now(), BATCH)
-        ids = [i for i in due if i not in self._busy]
-        jobs = await asyncio.to_thread(deliveries.claim, engine, ids, utc.now(), keys)
+        jobs = await asyncio.to_thread(
+            deliveries.claim_due, engine, utc.now(), self._lease, keys, BATCH, set(self._busy)
+        )
         self._busy.update(job.delivery_id for job in jobs)
-        return [asyncio.create_task(self._deliver(job)) for job in jobs]
+        tasks = []
+        for job in jobs:
+            task = asyncio.create_task(self._deliver(job))
+            self._inflight[task] = job
+            task.add_done_callback(self._inflight.pop)
+            tasks.append(task)
+        return tasks
 
     async def _run(self) -> None:
         running: set[asyncio.Task[None]] = set()
@@ -228,7 +276,9 @@ class DeliveryWorker:
             reason = f"410 Gone from the endpoint at {now.isoformat()}; webhook disabled"
             attempt = replace(attempt, error=reason)
             await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
-            await asyncio.to_thread(deliveries.disable_webhook, engine, job, reason, now)
+            await asyncio.to_thread(
+                deliveries.disable_webhook, engine, job.tenant, job.webhook, reason
+            )
             return
         number = job.attempts + 1  # this attempt's number
         if number > len(self.schedule):
