@@ -102,6 +102,9 @@ class WebhookBody(_Body):
     stores: list[fields.Name] | None
     enabled: StrictBool
     secret: Sensitive
+    # An Integration the webhook follows (its stores by default, its enabled flag); the
+    # default keeps change sets of earlier clients valid.
+    integration: fields.Name | None = None
 
 
 class SftpUserBody(_Body):

@@ -186,6 +186,9 @@ class WebhookSpec(Model):
     events: Annotated[list[EventType], Field(min_length=1, json_schema_extra=UNIQUE)]
     stores: Names | None = None
     enabled: StrictBool = True
+    # An Integration of the tenant: its stores are the default (`stores` may narrow them),
+    # and events flow only while it is enabled.
+    integration: Name | None = None
 
 
 class Webhook(Document):

@@ -157,6 +157,7 @@ webhook_messages = Table(
     Column("order_id", String(64), nullable=True),  # None for events not about an order
     Column("body", Text, nullable=False),  # the exact JSON that is signed and sent
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_messages_time", "tenant_id", "created_at"),
 )
 
 # The outbox: one row per (message, matching webhook), written in the transaction that
@@ -195,6 +196,7 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
     Column("response_excerpt", String(500), nullable=True),
     Index("ix_webhook_attempts_log", "tenant_id", "webhook", "id"),
+    Index("ix_webhook_attempts_time", "tenant_id", "webhook", "attempted_at"),
 )
 
 # --- Partner API -----------------------------------------------------------------------------
