@@ -74,8 +74,11 @@ EventType = Literal[
     "connection.requested",
     "connection.approved",
     "connection.rejected",
+    "webhook.disabled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+# Sent to one webhook on request, whatever its `events` list: never subscribed to.
+TEST_EVENT = "webhook.test"
 # The events about an order (the others are about a catalog upload or a retailer connection).
 ORDER_EVENTS = tuple(event for event in EVENT_TYPES if event.startswith("order."))
 
