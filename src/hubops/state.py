@@ -36,6 +36,9 @@ KINDS = (
     "connections",
 )
 CONNECTIONS_ADDRESS = "connections/default"
+# Informational fields the runtime adds to live bodies as it reads them (a webhook's endpoint
+# health): never managed, never part of a plan.
+COMPUTED_FIELDS = ("health",)
 # Where each kind's secrets sit in its body (field names holding markers).
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"token": ("value",), "webhook": ("secret",)}
 

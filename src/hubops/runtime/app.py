@@ -42,6 +42,7 @@ from hubops.runtime.request_log import RequestLog
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
 from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks import routes as webhook_routes
+from hubops.runtime.webhooks.autodisable import disable_after_seconds
 from hubops.runtime.webhooks.worker import DeliveryWorker, request_timeout, retry_schedule
 
 
@@ -70,6 +71,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     runtime.metrics.count_pending_with(partial(deliveries.pending_count, engine))
 
     schedule, timeout = retry_schedule(), request_timeout()
+    disable_after = disable_after_seconds()
     uploads = UploadProcessor(engine, lease_seconds())
     uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
     sftp = None
@@ -89,7 +91,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a served runtime delivers webhooks; the in-process client has no lifespan.
-        worker = DeliveryWorker(runtime, schedule, timeout)
+        worker = DeliveryWorker(runtime, schedule, timeout, disable_after=disable_after)
         await worker.start()
         await uploads.start()
         if sftp is not None:

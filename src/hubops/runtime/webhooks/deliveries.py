@@ -29,6 +29,7 @@ from hubops.runtime.tables import (
     webhook_messages,
     webhook_secret_history,
 )
+from hubops.runtime.webhooks import endpoint_health
 from hubops.state import secret_address
 from hubops.tokens import webhook_secret_key
 
@@ -241,11 +242,20 @@ def finish(
                 updated_at=attempt.attempted_at,
             )
         )
+        endpoint_health.record(
+            conn,
+            job.tenant_id,
+            job.webhook,
+            attempt.attempted_at,
+            attempt.status_code,
+            attempt.error,
+        )
 
 
-def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> None:
-    """A 410 Gone switches the webhook off in live state, visibly: a new revision and an
-    audit record, so `hubops plan` shows `enabled: false -> true` until it is re-enabled."""
+def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> bool:
+    """A 410 Gone (or days without a success) switches the webhook off in live state,
+    visibly: a new revision and an audit record, so `hubops plan` shows
+    `enabled: false -> true` until it is re-enabled. False when it was off already."""
     address = f"webhook/{job.webhook}"
     with writing(engine) as conn:
         body = conn.execute(
@@ -254,9 +264,10 @@ def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> Non
             )
         ).scalar()
         if body is None or not body.get("enabled"):
-            return
+            return False
         disabled = {**body, "enabled": False, "disabledReason": reason}
         store.change_by_runtime(conn, job.tenant_id, address, disabled, reason, now)
+        return True
 
 
 def redeliver(engine: Engine, tenant_id: int, webhook: str, message_id: str, now: datetime) -> bool:
