@@ -9,6 +9,8 @@ import json
 import time
 
 import pytest
+import standardwebhooks
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from runtime_server import CI_TOKEN
 from webhook_hub import Hub
@@ -21,6 +23,16 @@ def test_test_event_is_signed_delivered_whatever_events_lists_and_logged(hub: Hu
     message_id = response.json()["messageId"]
     got = hub.receiver.wait_for(1)[0]
     assert verify(hub.secret, got)
+    # and with the Standard Webhooks reference library, as a partner would
+    verified = standardwebhooks.Webhook(hub.secret).verify(got.body, got.headers)
+    assert verified == {
+        "type": "webhook.test",
+        "timestamp": verified["timestamp"],
+        "data": {"tenant": "acme", "webhook": "pos"},
+    }
+    tampered = {**got.headers, "webhook-id": "msg_other"}
+    with pytest.raises(WebhookVerificationError):
+        standardwebhooks.Webhook(hub.secret).verify(got.body, tampered)
     assert got.headers["webhook-id"] == message_id
     body = json.loads(got.body)
     assert body["type"] == "webhook.test"

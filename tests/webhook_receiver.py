@@ -1,7 +1,10 @@
 """A real HTTP endpoint on 127.0.0.1 that records what webhooks deliver.
 
 Each request is answered from a script of responses (status, delay,
-headers), then 200; tests read back headers, bodies and arrival times.
+headers, body), then 200; tests read back headers, bodies and arrival times.
+When a receiver closes, every body it received must validate against the
+schema of its event type in `schemas/events/` (so every delivery test also
+checks the published schemas).
 """
 
 from __future__ import annotations
@@ -9,10 +12,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+EVENT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "events"
+
+
+@cache
+def event_validator(event_type: str) -> Any:
+    path = EVENT_SCHEMAS / f"{event_type}.schema.json"
+    assert path.is_file(), f"no schema for event type {event_type!r} in schemas/events/"
+    schema = json.loads(path.read_text())
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def schema_problems(body: bytes) -> list[str]:
+    """Why a delivered body does not match its event type's schema (empty: it does)."""
+    payload = json.loads(body)
+    validator = event_validator(str(payload.get("type")))
+    return [
+        f"{payload['type']}: {e.json_path}: {e.message}" for e in validator.iter_errors(payload)
+    ]
 
 
 @dataclass
@@ -87,6 +117,8 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+        problems = [p for r in self.received for p in schema_problems(r.body)]
+        assert not problems, f"delivered bodies that break their event schema: {problems}"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
