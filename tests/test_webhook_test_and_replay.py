@@ -87,6 +87,7 @@ def test_replay_sends_failed_or_all_messages_again_with_their_own_ids(hub: Hub) 
     again = hub.receiver.wait_for(11)[9:]
     assert sorted(r.headers["webhook-id"] for r in again) == sorted(failed)
     assert all(verify(hub.secret, r) for r in again)
+    hub.wait_log(lambda e: len(e) == 11)  # recorded: no longer pending
     everything = hub.http.post(url, json={"since": since, "only": "all"})
     assert everything.json() == {"count": 3}
     third = hub.receiver.wait_for(14)[11:]
@@ -114,6 +115,7 @@ def test_cli_replay(hub: Hub, hubops, monkeypatch: pytest.MonkeyPatch) -> None: 
     assert result.code == 0, result.text
     assert result.out == "Queued 2 failed messages for acme/pos again.\n"
     assert sorted(r.headers["webhook-id"] for r in hub.receiver.wait_for(11)[9:]) == sorted(failed)
+    hub.wait_log(lambda e: len(e) == 11)  # recorded: no longer pending
     every = hubops(
         "webhook", "replay", "acme", "pos", "--since", "2000-01-01T00:00Z", "--all", *runtime
     )

@@ -105,17 +105,11 @@ def deliveries(
 )
 def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> Redelivery:
     """Send a message to the webhook again, with the same webhook-id."""
-    tenant_id = _applied_webhook(runtime, tenant, name)
+    with reading(runtime.engine) as conn:
+        tenant_id = actions.applied_webhook(conn, tenant, name)
     if not outbox_deliveries.redeliver(runtime.engine, tenant_id, name, message_id, utc.now()):
         raise NotFound("the webhook was never sent that message")
     return Redelivery(messageId=message_id, status="queued")
-
-
-def _applied_webhook(runtime: RuntimeDep, tenant: str, name: str) -> int:
-    tenant_id, applied = _tenant_id(runtime, tenant, name)
-    if not applied:
-        raise NotFound("the tenant has no such webhook")
-    return tenant_id
 
 
 @router.post(
@@ -127,8 +121,7 @@ def _applied_webhook(runtime: RuntimeDep, tenant: str, name: str) -> int:
 )
 def send_test(tenant: str, name: str, runtime: RuntimeDep) -> TestEvent:
     """Send a signed `webhook.test` event to the webhook now, whatever its `events` list."""
-    tenant_id = _applied_webhook(runtime, tenant, name)
-    message_id = actions.send_test_event(runtime.engine, tenant_id, tenant, name, utc.now())
+    message_id = actions.send_test_event(runtime.engine, tenant, name, utc.now())
     return TestEvent(messageId=message_id)
 
 
@@ -142,6 +135,5 @@ def send_test(tenant: str, name: str, runtime: RuntimeDep) -> TestEvent:
 def replay(tenant: str, name: str, body: ReplayIn, runtime: RuntimeDep) -> ReplayQueued:
     """Send again every message created since `since` (only the failed ones, or all),
     each with its own webhook-id."""
-    tenant_id = _applied_webhook(runtime, tenant, name)
-    count = actions.replay(runtime.engine, tenant_id, name, body.since, body.only, utc.now())
+    count = actions.replay(runtime.engine, tenant, name, body.since, body.only, utc.now())
     return ReplayQueued(count=count)
