@@ -147,3 +147,14 @@ def test_auto_disable_after_failing_without_a_success(failing_hub: tuple[Hub, Re
     time.sleep(1.0)
     assert len(hub.receiver.received) == sent  # nothing more goes to a disabled webhook
     assert len(watcher.received) == 1
+
+    # Switched on again by an apply: the failing clock starts over at its next failure.
+    pos = hub.changes.webhook("pos", value=hub.secret, url=hub.receiver.url)
+    hub.apply([with_action(pos, "update")])
+    health = hub.state()["webhook/pos"]["health"]
+    assert health["failingSince"] is None and health["lastFailureAt"] is not None
+    attempts = len(hub.log())
+    hub.order()
+    newest = hub.wait_log(lambda e: len(e) > attempts)[0]
+    failing_since = hub.state()["webhook/pos"]["health"]["failingSince"]
+    assert _at(failing_since) == _at(newest["attemptedAt"])

@@ -161,6 +161,7 @@ def apply_in(
         derived.write_secrets(conn, keys, tenant, tenant_id, outcome)
         derived.write_tokens(conn, tenant_id, current, outcome, now)
         users.apply_admins(conn, tenant_id, current, outcome.state)
+        endpoint_health.restart(conn, tenant_id, current, outcome.state)
         if CONNECTIONS_ADDRESS in outcome.touched:
             connections.apply_decisions(
                 conn,

@@ -224,9 +224,16 @@ class Attempt:
 
 
 def finish(
-    engine: Engine, job: Job, attempt: Attempt, status: str, next_at: datetime | None
+    engine: Engine,
+    job: Job,
+    attempt: Attempt,
+    status: str,
+    next_at: datetime | None,
+    *,
+    sent: bool = True,
 ) -> None:
-    """Record the attempt and the delivery's new state in one transaction."""
+    """Record the attempt and the delivery's new state in one transaction, and (`sent`:
+    unless it was refused before sending) what it says of the endpoint's health."""
     logged = {name: getattr(job, name) for name in _LOGGED} | asdict(attempt)
     logged["error"] = (attempt.error or "")[:500] or None
     logged["response_excerpt"] = (attempt.response_excerpt or "")[:EXCERPT] or None
@@ -242,14 +249,15 @@ def finish(
                 updated_at=attempt.attempted_at,
             )
         )
-        endpoint_health.record(
-            conn,
-            job.tenant_id,
-            job.webhook,
-            attempt.attempted_at,
-            attempt.status_code,
-            attempt.error,
-        )
+        if sent:
+            endpoint_health.record(
+                conn,
+                job.tenant_id,
+                job.webhook,
+                attempt.attempted_at,
+                attempt.status_code,
+                attempt.error,
+            )
 
 
 def disable_webhook(engine: Engine, job: Job, reason: str, now: datetime) -> bool:

@@ -7,6 +7,11 @@ ignores fields the manifests do not name): the last success and failure,
 the last error, since when the endpoint has failed without a single success,
 and the share of successful attempts over the last 24 hours.
 
+An apply that enables a webhook (again) restarts its failing clock, so a
+webhook switched back on after a fix gets the whole of
+`HUBOPS_WEBHOOK_DISABLE_AFTER` before it can be switched off again; a
+deleted webhook's row goes with it.
+
 `lastError` is the runtime's own one-line description of the failed attempt
 (e.g. `endpoint answered 503`, `timed out`), escaped and cut to
 `ERROR_SUMMARY` characters: never the endpoint's reply, never a secret.
@@ -17,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hubops.render.escape import printable
@@ -70,6 +75,29 @@ def record(
             )
     except IntegrityError:  # another replica's attempt inserted the row first
         conn.execute(update(webhook_health).where(key).values(**values))
+
+
+def restart(conn: Connection, tenant_id: int, before: State, after: State) -> None:
+    """After a change set (in its transaction): forget the failing run of each webhook it
+    enables, and the rows of webhooks it deletes."""
+    enabled, deleted = [], []
+    for addr in set(before) | set(after):
+        if not addr.startswith("webhook/"):
+            continue
+        old, new = before.get(addr), after.get(addr)
+        if new is None:
+            deleted.append(addr.removeprefix("webhook/"))
+        elif new.get("enabled") and not (old or {}).get("enabled"):
+            enabled.append(addr.removeprefix("webhook/"))
+    mine = webhook_health.c.tenant_id == tenant_id
+    if enabled:
+        conn.execute(
+            update(webhook_health)
+            .where(mine, webhook_health.c.webhook.in_(enabled))
+            .values(failing_since=None)
+        )
+    if deleted:
+        conn.execute(delete(webhook_health).where(mine, webhook_health.c.webhook.in_(deleted)))
 
 
 def failing_since(conn: Connection, tenant_id: int, webhook: str) -> datetime | None:

@@ -223,7 +223,9 @@ class DeliveryWorker:
                 )
             attempt = deliveries.Attempt(now, None, None, reason, None)
             metrics.attempt("failure")
-            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
+            await asyncio.to_thread(
+                deliveries.finish, engine, job, attempt, "failed", None, sent=False
+            )
             return
         attempt, response = await self._send(job, now)
         metrics.attempt(_outcome(response))
