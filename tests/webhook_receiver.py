@@ -77,6 +77,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender went away mid-request (a killed runtime): not delivered
                 with receiver._lock:
                     receiver.received.append(
                         Received(
