@@ -14,11 +14,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from hubops.fingerprint import fingerprint, marker, tenant_key
 from hubops.state import secret_address
@@ -28,6 +32,23 @@ HUBOPS = str(Path(sys.executable).parent / "hubops")
 CI_TOKEN = "ci-admin-token-7f3a9c"
 ALICE_TOKEN = "alice-admin-token-2b8e41"
 ADMIN_TOKENS = f"ci={CI_TOKEN},alice={ALICE_TOKEN}"
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def postgres_database(zone: str = "UTC") -> Iterator[str]:
+    """A fresh database on the local PostgreSQL (sessions in `zone`), dropped afterwards."""
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"hubops_t_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET timezone TO '{zone}'"))
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def free_port() -> int:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,27 +23,11 @@ import sqlalchemy as sa
 
 from http_wire import Answer, Wire, settled_logs
 from partner_env import Tenant
-from runtime_server import CI_TOKEN, Server
+from runtime_server import CI_TOKEN, Server, postgres_database
 
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 LATE = "9999-12-31T23:00:00-05:00"  # the year 10000 in UTC
 EARLY = "0001-01-01T00:30:00+01:00"  # the year 0 in UTC
 EDGES = (LATE, EARLY)
-
-
-@contextmanager
-def _pg_database(zone: str) -> Iterator[str]:
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"hubops_times_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET timezone TO '{zone}'"))
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -56,7 +39,7 @@ def server(
         if request.param == "sqlite":
             db_url = f"sqlite:///{workdir / 'state.db'}"
         else:
-            db_url = stack.enter_context(_pg_database("America/New_York"))
+            db_url = stack.enter_context(postgres_database("America/New_York"))
         srv = Server(workdir=workdir, db_url=db_url).start()
         stack.callback(srv.stop)
         yield srv

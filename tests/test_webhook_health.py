@@ -1,7 +1,8 @@
 """Endpoint health in live state, `hubops status`, and auto-disable after failing too long.
 
-A live runtime under uvicorn and real receivers on 127.0.0.1; the figures are
-checked against the attempts the delivery log shows.
+A live runtime under uvicorn (on a SQLite file and on PostgreSQL) and real
+receivers on 127.0.0.1; the figures are checked against the attempts the
+delivery log shows.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,30 @@ import pytest
 
 from hubops.plan.diff import diff_states
 from hubops.tokens import new_webhook_secret
-from runtime_server import CI_TOKEN, with_action
+from runtime_server import CI_TOKEN, postgres_database, with_action
 from webhook_hub import Hub, start
 from webhook_receiver import Receiver, Reply, verify
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            yield f"sqlite:///{tmp_path / 'state.db'}"
+        else:
+            yield stack.enter_context(postgres_database())
+
+
+@pytest.fixture
+def any_hub(tmp_path: Path, database: str) -> Iterator[Hub]:
+    """The `hub` fixture, on each database."""
+    with Receiver() as receiver:
+        hub = start(tmp_path, receiver, db_url=database)
+        try:
+            yield hub
+        finally:
+            hub.http.close()
+            hub.server.stop()
 
 
 def _at(text: str) -> datetime:
@@ -41,10 +64,11 @@ def test_health_before_any_attempt_is_empty(hub: Hub) -> None:
 
 
 def test_health_figures_follow_known_successes_and_failures(
-    hub: Hub,
+    any_hub: Hub,
     hubops,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    hub = any_hub
     hub.order()  # 1 success
     hub.wait_log(lambda e: len(e) == 1)
     hub.receiver.script = [Reply(503), Reply(503)]
@@ -97,13 +121,14 @@ def test_health_is_informational_never_a_change(hub: Hub) -> None:
 
 
 @pytest.fixture
-def failing_hub(tmp_path: Path) -> Iterator[tuple[Hub, Receiver]]:
+def failing_hub(tmp_path: Path, database: str) -> Iterator[tuple[Hub, Receiver]]:
     """`pos` always answers 500 and is disabled after 1 s without a success; `watcher`
     (another receiver) subscribes to webhook.disabled."""
     with Receiver() as receiver, Receiver() as watcher:
         hub = start(
             tmp_path,
             receiver,
+            db_url=database,
             HUBOPS_WEBHOOK_DISABLE_AFTER="1",
             HUBOPS_WEBHOOK_RETRY_SCHEDULE="0.4,0.4,0.4,0.4,0.4,0.4,0.4,0.4",
         )

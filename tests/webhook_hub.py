@@ -74,12 +74,15 @@ class Hub:
         return dict(response.json()["state"])
 
 
-def start(tmp: Path, receiver: Receiver, url: str | None = None, **env: str) -> Hub:
+def start(
+    tmp: Path, receiver: Receiver, url: str | None = None, db_url: str | None = None, **env: str
+) -> Hub:
+    """`db_url`: default a SQLite file in `tmp`."""
     workdir = tmp / "runtime"
     workdir.mkdir(exist_ok=True)
     server = Server(
         workdir,
-        f"sqlite:///{workdir / 'state.db'}",
+        db_url or f"sqlite:///{workdir / 'state.db'}",
         extra_env={
             "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1",
             "HUBOPS_WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
