@@ -5,14 +5,23 @@ Signatures are checked by the independent implementation in webhook_receiver.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 import standardwebhooks
+from sqlalchemy import case, event, update
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from runtime_server import CI_TOKEN
+from hubops.runtime import RuntimeSettings, create_app, sqlite_url
+from hubops.runtime.db import writing
+from hubops.runtime.tables import webhook_deliveries
+from hubops.runtime.webhooks.outbox import enqueue
+from runtime_server import CI_TOKEN, Changes, with_action
 from webhook_hub import Hub
 from webhook_receiver import Reply, verify
 
@@ -123,3 +132,58 @@ def test_cli_replay(hub: Hub, hubops, monkeypatch: pytest.MonkeyPatch) -> None: 
     bad = hubops("webhook", "replay", "acme", "pos", "--since", "yesterday", *runtime)
     assert bad.code == 1 and "--since must be an ISO 8601 time with a timezone" in bad.err
     assert "yesterday" not in bad.err
+
+
+def test_replay_of_many_messages_is_done_in_short_transactions(tmp_path: Path) -> None:
+    """2,500 messages, replayed by the embedded runtime: counted across the batch boundaries,
+    and in several short transactions (batches of 1,000), not one long one."""
+    settings = RuntimeSettings(db_url=sqlite_url(tmp_path / "state.db"), admin_tokens={"ci": "t"})
+    app = create_app(settings)
+    engine = app.state.runtime.engine
+    commits: list[object] = []
+    event.listen(engine, "commit", commits.append)
+
+    async def replay(client: httpx.AsyncClient, only: str) -> tuple[int, int]:
+        """(count, transactions it took)."""
+        before = len(commits)
+        response = await client.post(
+            "/admin/v1/tenants/acme/webhooks/pos/replay",
+            json={"since": "2000-01-01T00:00:00Z", "only": only},
+        )
+        assert response.status_code == 202, response.text
+        return response.json()["count"], len(commits) - before
+
+    async def run() -> list[tuple[int, int]]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": "Bearer t"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://runtime", headers=headers
+        ) as client:
+            key = base64.b64decode((await client.get("/admin/v1/fingerprint-key")).json()["key"])
+            changes = Changes("acme", key)
+            hook = changes.webhook("pos")
+            body = {
+                "baseRevision": 0,
+                "changes": [*changes.bootstrap(), with_action(hook, "create")],
+            }
+            assert (
+                await client.post("/admin/v1/tenants/acme/changes", json=body)
+            ).status_code == 200
+            with writing(engine) as conn:
+                for n in range(2500):
+                    enqueue(conn, 1, "order.created", {"id": f"ord_{n}", "store": "s-001"})
+                every_fifth = webhook_deliveries.c.id % 5 == 0
+                conn.execute(
+                    update(webhook_deliveries).values(
+                        status=case((every_fifth, "failed"), else_="succeeded")
+                    )
+                )
+            failed = await replay(client, "failed")
+            with writing(engine) as conn:  # as the worker leaves them once delivered again
+                conn.execute(update(webhook_deliveries).values(status="succeeded"))
+            return [failed, await replay(client, "all")]
+
+    (failed, failed_transactions), (every, every_transactions) = asyncio.run(run())
+    assert (failed, every) == (500, 2500)
+    assert failed_transactions < every_transactions  # 1 batch against 3
+    assert every_transactions >= 6  # a read and a write per batch of 1,000
