@@ -20,7 +20,7 @@ POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class SentTestEvent:
     message_id: str
     attempt: dict[str, Any] | None  # the first attempt as the delivery log shows it; None: none yet
 
@@ -30,9 +30,9 @@ class TestOutcome:
         return code is not None and 200 <= int(code) < 300
 
 
-async def test_webhook(
+async def send_test_and_wait(
     runtime: str, tenant: str, webhook: str, wait: float = TEST_WAIT_SECONDS
-) -> TestOutcome:
+) -> SentTestEvent:
     """Send a test event and wait up to `wait` seconds for its first attempt."""
     async with RuntimeClient.open(runtime) as client:
         message_id = await client.send_test_event(tenant, webhook)
@@ -41,9 +41,9 @@ async def test_webhook(
             attempts = await client.delivery_attempts(tenant, webhook)
             mine = [a for a in attempts if a.get("messageId") == message_id]
             if mine:
-                return TestOutcome(message_id, mine[-1])  # newest first: the last is the first
+                return SentTestEvent(message_id, mine[-1])  # newest first: the last is the first
             if time.monotonic() >= deadline:
-                return TestOutcome(message_id, None)
+                return SentTestEvent(message_id, None)
             await asyncio.sleep(POLL_SECONDS)
 
 

@@ -10,7 +10,7 @@ from hubops.cli.options import runtime_option
 from hubops.errors import UsageError
 from hubops.render.escape import printable
 from hubops.utc import format_utc, parse_utc
-from hubops.webhook_actions import TEST_WAIT_SECONDS, replay_webhook, test_webhook
+from hubops.webhook_actions import TEST_WAIT_SECONDS, replay_webhook, send_test_and_wait
 
 
 @click.group("webhook")
@@ -27,7 +27,7 @@ def test_command(tenant: str, name: str, runtime: str) -> int:
 
     Waits up to 30 s. Exit 0 when the endpoint answered 2xx, 1 otherwise.
     """
-    outcome = asyncio.run(test_webhook(runtime, tenant, name))
+    outcome = asyncio.run(send_test_and_wait(runtime, tenant, name))
     where = printable(f"{tenant}/{name}")
     attempt = outcome.attempt
     if attempt is None:
