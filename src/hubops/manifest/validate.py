@@ -230,8 +230,10 @@ class _TenantRules:
             )
             return
         covered = set(tied.value.spec.stores)
+        declared = self.store_ids
         for index, store in enumerate(spec.stores or []):
-            if store not in covered:
+            # A store not declared at all is reported once, by `stores_exist`.
+            if store not in covered and (declared is None or store in declared):
                 self.error(
                     src,
                     f'store "{store}" is not one of integration "{spec.integration}"\'s stores; '
