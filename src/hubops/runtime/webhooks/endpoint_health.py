@@ -19,6 +19,7 @@ deleted webhook's row goes with it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,25 +126,55 @@ def _success_rate(conn: Connection, tenant_id: int, webhook: str, now: datetime)
     return None if not total else round(int(succeeded) / int(total), 4)
 
 
-def annotate(conn: Connection, tenant_id: int, state: State, now: datetime) -> None:
-    """Add `health` to every webhook body of `state` (in place)."""
-    names = [a.removeprefix("webhook/") for a in state if a.startswith("webhook/")]
-    if not names:
-        return
+@dataclass(frozen=True)
+class Figures:
+    """One webhook's health, as the state API (`health`) and the console show it."""
+
+    success_rate_24h: float | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+    failing_since: datetime | None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "successRate24h": self.success_rate_24h,
+            "lastSuccessAt": _time(self.last_success_at),
+            "lastFailureAt": _time(self.last_failure_at),
+            "lastError": self.last_error,
+            "failingSince": _time(self.failing_since),
+        }
+
+
+def figures(
+    conn: Connection, tenant_id: int, webhooks: list[str], now: datetime
+) -> dict[str, Figures]:
+    """Each named webhook's figures (a webhook never attempted has all of them None)."""
+    if not webhooks:
+        return {}
     rows = {
         row.webhook: row
         for row in conn.execute(
             select(webhook_health).where(
-                webhook_health.c.tenant_id == tenant_id, webhook_health.c.webhook.in_(names)
+                webhook_health.c.tenant_id == tenant_id, webhook_health.c.webhook.in_(webhooks)
             )
         )
     }
-    for name in names:
+    out = {}
+    for name in webhooks:
         row = rows.get(name)
-        state[f"webhook/{name}"]["health"] = {
-            "successRate24h": _success_rate(conn, tenant_id, name, now),
-            "lastSuccessAt": _time(row.last_success_at if row else None),
-            "lastFailureAt": _time(row.last_failure_at if row else None),
-            "lastError": row.last_error if row else None,
-            "failingSince": _time(row.failing_since if row else None),
-        }
+        out[name] = Figures(
+            success_rate_24h=_success_rate(conn, tenant_id, name, now),
+            last_success_at=row.last_success_at if row else None,
+            last_failure_at=row.last_failure_at if row else None,
+            last_error=row.last_error if row else None,
+            failing_since=row.failing_since if row else None,
+        )
+    return out
+
+
+def annotate(conn: Connection, tenant_id: int, state: State, now: datetime) -> None:
+    """Add `health` to every webhook body of `state` (in place)."""
+    names = [a.removeprefix("webhook/") for a in state if a.startswith("webhook/")]
+    for name, found in figures(conn, tenant_id, names, now).items():
+        state[f"webhook/{name}"]["health"] = found.body()
