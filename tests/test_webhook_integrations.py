@@ -90,7 +90,7 @@ def test_plan_and_import_know_the_integration_field(repo: Repo, hubops) -> None:
     )
     runtime = ("--runtime", "state.db")
     assert hubops("apply", "tenants", "--auto-approve", *runtime).code == 0
-    again = hubops("plan", "tenants", *runtime, "--no-color")
+    again = hubops("plan", "tenants", *runtime, "--no-color", "--full")  # parse and diff it
     assert again.code == 0 and again.out == "No changes.\n", again.text
     out = repo.root / "imported" / "acme"
     imported = hubops("import", "--tenant", "acme", "--out", str(out), *runtime)
