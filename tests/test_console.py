@@ -190,6 +190,13 @@ def test_the_delivery_log_and_redelivery(console: Console, page: Page) -> None:
     expect(page.locator(".note")).to_contain_text("queued")
     again = console.receiver.wait_for(before + 1)[-1]
     assert again.headers["webhook-id"] == message
+    # the runtime records the attempt once the answer is in: wait for it before reloading
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        items = console.admin.get("/admin/v1/tenants/hooks/webhooks/kitchen/deliveries").json()
+        if sum(i["messageId"] == message for i in items["items"]) == 2:
+            break
+        time.sleep(0.05)
     page.reload()
     expect(page.locator(f'#deliveries tr[data-message="{message}"]')).to_have_count(2)
     log = console.admin.get("/admin/v1/tenants/hooks/webhooks/kitchen/deliveries").json()
