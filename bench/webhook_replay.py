@@ -33,9 +33,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from catalog_upload import Wrk, run_wrk
+from catalog_upload import run_orders_wrk
 from partner_api import _simulate_orders, scratch, seed_tenant, start_runtime
 from webhook_latency import add_webhook
+from wrk import Wrk
 
 WEBHOOK = "replay"
 
@@ -117,7 +118,7 @@ def replay_under_load(
 
     sender = threading.Thread(target=replay)
     sender.start()
-    figures = run_wrk(url, token, seconds, connections)
+    figures = run_orders_wrk(url, token, seconds, connections)
     sender.join()
     count, enqueued, delivered = outcome[0]
     return figures, count, enqueued, delivered
@@ -149,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             if not receiver.wait_for(args.messages, timeout=600):
                 raise RuntimeError("the first deliveries did not all arrive within 10 minutes")
             first = time.perf_counter() - started
-            run_wrk(runtime.url, token, 1, args.connections)  # warm-up
-            baseline = run_wrk(runtime.url, token, args.seconds, args.connections)
+            run_orders_wrk(runtime.url, token, 1, args.connections)  # warm-up
+            baseline = run_orders_wrk(runtime.url, token, args.seconds, args.connections)
             during, count, enqueued, delivered = replay_under_load(
                 runtime.url, admin_token, token, receiver, args.seconds, args.connections
             )

@@ -64,7 +64,6 @@ def test_plan_scale_runs(
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
-<<<<<<< HEAD
 def test_partner_api_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,7 +108,9 @@ def test_run_prints_one_table_of_every_benchmark(
     for bench_name in ("validate (3 tenants", "plan/apply (3 tenants", "Partner API", "webhooks"):
         assert bench_name in out, bench_name
     assert "initial apply (embedded)" in out and "GET /v1/orders?limit=50" in out
-=======
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_webhook_replay_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load("webhook_replay")
     args = ["--messages", "20", "--seconds", "2", "--connections", "2"]
@@ -120,4 +121,3 @@ def test_webhook_replay_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "replay delivered all 20 again in" in out
     assert "baseline (no replay):" in out and "during the replay:" in out
     assert "webhook-ids received twice (same id on replay): 20 of 20" in out
->>>>>>> 318a6d9 (bench/webhook_replay.py: replay of N messages under wrk load, next to a baseline p99)

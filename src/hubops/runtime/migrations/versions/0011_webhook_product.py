@@ -7,7 +7,7 @@ success, last failure and failing-since; the 24-hour success rate reads its
 attempts by time, and replay its messages by creation time: an index each.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
