@@ -75,17 +75,25 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _add_webhook(admin: httpx.Client, tenant: str, url: str) -> None:
+def add_webhook(
+    admin: httpx.Client,
+    tenant: str,
+    url: str,
+    name: str = "latency",
+    events: tuple[str, ...] = ("order.status_changed",),
+) -> None:
+    """Apply webhook `name` of `tenant`, pointing at `url`, with a fresh secret."""
     key = base64.b64decode(admin.get("/admin/v1/fingerprint-key").json()["key"])
     revision = admin.get(f"/admin/v1/tenants/{tenant}").json()["revision"]
     secret = new_webhook_secret()
-    address = "webhook/latency"
+    address = f"webhook/{name}"
     fp = fingerprint(tenant_key(key, tenant), secret_address(address, "secret"), secret)
     body = {
         "url": url,
-        "events": ["order.status_changed"],
+        "events": list(events),
         "stores": None,
         "enabled": True,
+        "integration": None,
         "secret": marker(fp),
     }
     change = {"address": address, "action": "create", "body": body, "secrets": {"secret": secret}}
@@ -184,7 +192,7 @@ def measure(
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
         ) as admin:
-            _add_webhook(admin, tenant, receiver.url)
+            add_webhook(admin, tenant, receiver.url)
         sent = asyncio.run(_drive(url, admin_token, token, tenant, events, rate))
         deadline = time.monotonic() + 30
         while len(receiver.arrived) < len(sent) and time.monotonic() < deadline:

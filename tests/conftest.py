@@ -2,7 +2,8 @@
 
 Tests change one thing in the valid repository and check what a user sees.
 The fixtures of a live `hubops serve` (`server`, `admin`, `tenant`) are in
-`partner_env.py`.
+`partner_env.py`; the one with a webhook and its loopback receiver (`hub`) in
+`webhook_hub.py`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hubops.cli import run
 from hubops.manifest.secrets import encrypt
 from hubops.tokens import new_token, new_webhook_secret
 
-pytest_plugins = ["partner_env", "console_env"]
+pytest_plugins = ["partner_env", "console_env", "webhook_hub"]
 
 REPO = Path(__file__).resolve().parent.parent
 # What `hubops plan` prints for the one tenant of `repo` once applied and not changed since.

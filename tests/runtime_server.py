@@ -145,6 +145,7 @@ class Changes:
             "events": ["order.created"],
             "stores": None,
             "enabled": True,
+            "integration": None,
             "secret": self.fp(addr, "secret", value),
             **overrides,
         }

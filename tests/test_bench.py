@@ -108,3 +108,16 @@ def test_run_prints_one_table_of_every_benchmark(
     for bench_name in ("validate (3 tenants", "plan/apply (3 tenants", "Partner API", "webhooks"):
         assert bench_name in out, bench_name
     assert "initial apply (embedded)" in out and "GET /v1/orders?limit=50" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_webhook_replay_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load("webhook_replay")
+    args = ["--messages", "20", "--seconds", "2", "--connections", "2"]
+    assert bench.main([*args, "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "webhook replay over loopback: 20 messages" in out
+    assert "replay (only: all) queued 20 messages in" in out
+    assert "replay delivered all 20 again in" in out
+    assert "baseline (no replay):" in out and "during the replay:" in out
+    assert "webhook-ids received twice (same id on replay): 20 of 20" in out

@@ -64,6 +64,8 @@ OPERATION_IDS = {
     ("GET", "/admin/v1/tenants/{tenant}/connections"): "listConnections",
     ("POST", "/admin/v1/tenants/{tenant}/admins/{email}/invite"): "sendInvitation",
     ("POST", "/admin/v1/tenants/{tenant}/plan-report"): "reportPlan",
+    ("POST", "/admin/v1/tenants/{tenant}/webhooks/{name}/test"): "sendTestEvent",
+    ("POST", "/admin/v1/tenants/{tenant}/webhooks/{name}/replay"): "replayMessages",
 }
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 RATE_LIMIT = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
@@ -107,9 +109,8 @@ def test_every_operation_has_its_short_stable_operation_id(document: dict[str, A
 
 def test_every_body_can_be_refused_in_the_error_shape(document: dict[str, Any]) -> None:
     with_body = [(m, p, op) for m, p, op in operations(document) if "requestBody" in op]
-    assert (
-        len(with_body) == 9
-    )  # with the two catalog file uploads, connection requests, plan reports
+    # the catalog file uploads, connection requests, plan reports, replay
+    assert len(with_body) == 10
     for method, path, op in with_body:
         for status in ("400", "413", "415", "422"):
             schema = op["responses"][status]["content"]["application/json"]["schema"]

@@ -158,16 +158,25 @@ def test_no_secret_in_logs_or_state(server: Server, repo: Repo) -> None:
             assert secret not in text
 
 
-def test_webhook_gone_shows_as_drift_in_plan(tmp_path: Path, repo: Repo, db_url: str) -> None:
+@pytest.mark.parametrize("why", ["gone", "failing too long"])
+def test_webhook_switched_off_by_the_runtime_shows_as_drift_in_plan(
+    tmp_path: Path, repo: Repo, db_url: str, why: str
+) -> None:
+    """A 410, or failing without a success for HUBOPS_WEBHOOK_DISABLE_AFTER seconds."""
     from webhook_receiver import Receiver, Reply
 
     workdir = tmp_path / "rt"
     workdir.mkdir()
     loopback = {"HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1"}
-    srv = Server(workdir, db_url, extra_env=loopback).start()
+    failing = {
+        "HUBOPS_WEBHOOK_DISABLE_AFTER": "1",
+        "HUBOPS_WEBHOOK_RETRY_SCHEDULE": ",".join(["0.3"] * 10),
+    }
+    env = {**loopback, **(failing if why != "gone" else {})}
+    srv = Server(workdir, db_url, extra_env=env).start()
     try:
         with Receiver() as receiver:
-            receiver.script = [Reply(410)]
+            receiver.script = [Reply(410)] if why == "gone" else [Reply(500)] * 100
             repo.edit("api.yaml", "https://pos.acme.example/hooks/orders", receiver.url)
             applied = cli(
                 "apply",

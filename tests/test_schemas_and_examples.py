@@ -14,6 +14,8 @@ import yaml
 
 from conftest import REPO, Repo
 from hubops import schemas
+from hubops.manifest.models import EVENT_TYPES, TEST_EVENT
+from hubops.runtime.webhooks import events
 
 EXAMPLES = REPO / "examples"
 HEADER = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
@@ -29,10 +31,25 @@ def test_committed_schemas_equal_generated() -> None:
         )
 
 
+def test_committed_event_schemas_equal_generated() -> None:
+    generated = events.json_schemas()
+    folder = REPO / "schemas" / "events"
+    assert {p.name for p in folder.glob("*.schema.json")} == set(generated), (
+        "run `hubops schema --out schemas`"
+    )
+    for name, schema in generated.items():
+        assert (folder / name).read_text() == schemas.render(schema), (
+            f"schemas/events/{name} is stale: run `hubops schema --out schemas`"
+        )
+    assert set(generated) == {f"{t}.schema.json" for t in (*EVENT_TYPES, TEST_EVENT)}
+
+
 def test_schema_command_writes_files(tmp_path: Path, hubops) -> None:  # type: ignore[no-untyped-def]
     result = hubops("schema", "--out", str(tmp_path / "out"))
     assert result.code == 0
     assert json.loads((tmp_path / "out" / "tenant.schema.json").read_text())["title"] == "Tenant"
+    test_event = json.loads((tmp_path / "out" / "events" / "webhook.test.schema.json").read_text())
+    assert test_event["properties"]["type"]["const"] == "webhook.test"
 
 
 def _manifests() -> list[Path]:

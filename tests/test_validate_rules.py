@@ -294,6 +294,34 @@ CASES = [
         '"orders:read" is listed twice; remove one',
         ("api.yaml", "scopes: [orders:read, orders:read]"),
     ),
+    # --- webhooks tied to an integration -----------------------------------------------------
+    Case(
+        "webhook-unknown-integration",
+        [
+            (
+                "api.yaml",
+                "  stores: [acme-001]\n  enabled: true",
+                "  enabled: true\n  integration: xeor",
+            )
+        ],
+        'integration "xeor" is not an Integration of this tenant; did you mean "xero"?',
+        ("api.yaml", "integration: xeor"),
+        column=16,
+    ),
+    Case(
+        "webhook-wider-than-its-integration",
+        [
+            (
+                "api.yaml",
+                "  stores: [acme-001]\n  enabled: true",
+                "  stores: [acme-001, acme-002]\n  enabled: true\n  integration: opentable",
+            )
+        ],
+        'store "acme-002" is not one of integration "opentable"\'s stores; '
+        "a webhook tied to an integration may only narrow its stores",
+        ("api.yaml", "stores: [acme-001, acme-002]"),
+        column=22,
+    ),
     # --- webhook URLs (offline checks) --------------------------------------------------------
     *[
         Case(

@@ -1,7 +1,10 @@
 """A real HTTP endpoint on 127.0.0.1 that records what webhooks deliver.
 
 Each request is answered from a script of responses (status, delay,
-headers), then 200; tests read back headers, bodies and arrival times.
+headers, body), then 200; tests read back headers, bodies and arrival times.
+When a receiver closes, every body it received must validate against the
+schema of its event type in `schemas/events/` (so every delivery test also
+checks the published schemas).
 """
 
 from __future__ import annotations
@@ -9,10 +12,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+EVENT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "events"
+
+
+@cache
+def event_validator(event_type: str) -> Any:
+    path = EVENT_SCHEMAS / f"{event_type}.schema.json"
+    assert path.is_file(), f"no schema for event type {event_type!r} in schemas/events/"
+    schema = json.loads(path.read_text())
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def schema_problems(body: bytes) -> list[str]:
+    """Why a delivered body does not match its event type's schema (empty: it does)."""
+    payload = json.loads(body)
+    validator = event_validator(str(payload.get("type")))
+    return [
+        f"{payload['type']}: {e.json_path}: {e.message}" for e in validator.iter_errors(payload)
+    ]
 
 
 @dataclass
@@ -28,6 +58,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
 
 
 class _Server(ThreadingHTTPServer):
@@ -46,6 +77,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the sender went away mid-request (a killed runtime): not delivered
                 with receiver._lock:
                     receiver.received.append(
                         Received(
@@ -62,9 +95,9 @@ class Receiver:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    self.send_header("content-length", "2")
+                    self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -86,6 +119,8 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+        problems = [p for r in self.received for p in schema_problems(r.body)]
+        assert not problems, f"delivered bodies that break their event schema: {problems}"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout

@@ -343,6 +343,37 @@ class RuntimeClient:
         self._expect(response, 200)
         return response.content
 
+    # --- webhooks ----------------------------------------------------------------------
+
+    def _webhook_path(self, tenant: str, webhook: str, action: str) -> str:
+        return f"/admin/v1/tenants/{_segment(tenant)}/webhooks/{_segment(webhook)}/{action}"
+
+    async def send_test_event(self, tenant: str, webhook: str) -> str:
+        """Queue a `webhook.test` event; its message id."""
+        response = await self._request("POST", self._webhook_path(tenant, webhook, "test"))
+        self._expect(response, 202)
+        return str(response.json()["messageId"])
+
+    async def delivery_attempts(
+        self, tenant: str, webhook: str, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The newest attempts to the webhook, newest first."""
+        response = await self._request(
+            "GET", self._webhook_path(tenant, webhook, "deliveries"), params={"limit": limit}
+        )
+        self._expect(response, 200)
+        return list(response.json()["items"])
+
+    async def replay(self, tenant: str, webhook: str, since: str, only: str) -> int:
+        """Queue the webhook's messages since `since` again; how many."""
+        response = await self._request(
+            "POST",
+            self._webhook_path(tenant, webhook, "replay"),
+            json={"since": since, "only": only},
+        )
+        self._expect(response, 202)
+        return int(response.json()["count"])
+
     def _expect(self, response: httpx.Response, status: int) -> None:
         if response.status_code != status:
             code, message, _ = self._error(response)

@@ -135,6 +135,8 @@ def _token(body: dict[str, Any]) -> CommentedMap:
 def _webhook(body: dict[str, Any]) -> CommentedMap:
     spec = _limited(CommentedMap(url=body["url"], events=_flow(body["events"])), body)
     spec["enabled"] = body["enabled"]
+    if body.get("integration"):
+        spec["integration"] = body["integration"]
     return spec
 
 

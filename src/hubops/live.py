@@ -18,6 +18,18 @@ from hubops.state import State
 MAX_TENANT_STATES = 100
 
 
+@dataclass(frozen=True)
+class FailingWebhook:
+    """A webhook whose endpoint has failed since its last success, or that the runtime
+    switched off (a 410, or too long without a success)."""
+
+    name: str
+    enabled: bool
+    failing_since: str | None
+    last_error: str | None
+    disabled_reason: str | None
+
+
 @dataclass
 class LiveTenant:
     name: str
@@ -68,3 +80,24 @@ class LiveTenant:
     @classmethod
     def absent(cls, name: str) -> LiveTenant:
         return cls(name=name)
+
+    def failing_webhooks(self) -> list[FailingWebhook]:
+        """From the informational `health` and `disabledReason` of its webhook bodies."""
+        found = []
+        for address, body in sorted(self.state.items()):
+            if not address.startswith("webhook/"):
+                continue
+            health = body.get("health") or {}
+            reason = body.get("disabledReason") if not body.get("enabled") else None
+            if health.get("failingSince") is None and reason is None:
+                continue
+            found.append(
+                FailingWebhook(
+                    name=address.removeprefix("webhook/"),
+                    enabled=bool(body.get("enabled")),
+                    failing_since=health.get("failingSince"),
+                    last_error=health.get("lastError"),
+                    disabled_reason=reason,
+                )
+            )
+        return found

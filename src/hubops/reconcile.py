@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 
 from hubops.client import RuntimeClient, describe
 from hubops.errors import RuntimeClientError
-from hubops.live import LiveTenant
+from hubops.live import FailingWebhook, LiveTenant
 from hubops.manifest.desired import TenantConfig
 from hubops.manifest.load import EncryptedFile
 from hubops.manifest.models import Partner
@@ -290,6 +290,7 @@ class TenantStatus:
     revision: int
     last_applied: dict[str, Any] | None
     drift: Drift | None = None  # only when compared with a tenants root
+    failing_webhooks: list[FailingWebhook] = field(default_factory=list)
 
 
 async def status(runtime: str, drift_root: Path | None, catalog: Path | None) -> list[TenantStatus]:
@@ -302,7 +303,13 @@ async def status(runtime: str, drift_root: Path | None, catalog: Path | None) ->
             planned = await make_plan(client, drift_root, catalog, None, full=True)
             labels = drift(planned.plan, live)
     rows = {
-        name: TenantStatus(name, tenant.revision, tenant.last_applied, labels.get(name))
+        name: TenantStatus(
+            name,
+            tenant.revision,
+            tenant.last_applied,
+            labels.get(name),
+            tenant.failing_webhooks(),
+        )
         for name, tenant in live.items()
     }
     for name, label in labels.items():

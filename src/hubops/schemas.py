@@ -34,7 +34,7 @@ from hubops.plan import planfile
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-class _Generator(GenerateJsonSchema):
+class SchemaGenerator(GenerateJsonSchema):
     """pydantic's generator, with constrained dict keys said as `propertyNames`."""
 
     def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
@@ -71,7 +71,7 @@ def any_kind(kinds: Mapping[str, type[Document]]) -> dict[str, Any]:
     refs, top = models_json_schema(
         [(model, "validation") for model in kinds.values()],
         by_alias=True,
-        schema_generator=_Generator,
+        schema_generator=SchemaGenerator,
     )
     return {
         "description": "Any document of a tenant folder; `kind` selects its schema.",
@@ -94,7 +94,7 @@ def generate() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, model in _files().items():
         schema = model.model_json_schema(
-            by_alias=True, mode="validation", schema_generator=_Generator
+            by_alias=True, mode="validation", schema_generator=SchemaGenerator
         )
         stem = name.removesuffix(".schema.json")
         out[name] = _finish(schema, stem, schema.get("title", stem))
@@ -108,10 +108,11 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-def write(folder: Path) -> list[Path]:
+def write(folder: Path, files: Mapping[str, dict[str, Any]] | None = None) -> list[Path]:
+    """Write `files` (file name -> schema; default: `generate()`) into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in generate().items():
+    for name, schema in (generate() if files is None else files).items():
         path = folder / name
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)

@@ -36,6 +36,9 @@ KINDS = (
     "connections",
 )
 CONNECTIONS_ADDRESS = "connections/default"
+# Informational fields the runtime adds to live bodies as it reads them (a webhook's endpoint
+# health): never managed, never part of a plan.
+COMPUTED_FIELDS = ("health",)
 # Where each kind's secrets sit in its body (field names holding markers).
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"token": ("value",), "webhook": ("secret",)}
 
@@ -102,6 +105,9 @@ class WebhookBody(_Body):
     stores: list[fields.Name] | None
     enabled: StrictBool
     secret: Sensitive
+    # An Integration the webhook follows (its stores by default, its enabled flag); the
+    # default keeps change sets of earlier clients valid.
+    integration: fields.Name | None = None
 
 
 class SftpUserBody(_Body):

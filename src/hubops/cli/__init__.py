@@ -39,6 +39,7 @@ COMMANDS = {
     "status": "hubops.cli.status:status_command",
     "check-encrypted": "hubops.cli.check_encrypted:check_encrypted_command",
     "catalog": "hubops.cli.catalog:catalog_group",
+    "webhook": "hubops.cli.webhook:webhook_group",
 }
 
 

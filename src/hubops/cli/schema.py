@@ -1,4 +1,4 @@
-"""`hubops schema`: write the JSON Schemas of every kind."""
+"""`hubops schema`: write the JSON Schemas of every kind, and of every webhook event's body."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from hubops import schemas
 from hubops.diagnostics import display_path
+from hubops.runtime.webhooks import events
 
 
 @click.command("schema")
@@ -19,6 +20,6 @@ from hubops.diagnostics import display_path
     help="Folder to write the *.schema.json files into.",
 )
 def schema_command(out: Path) -> None:
-    """Write JSON Schemas generated from the manifest models."""
-    for path in schemas.write(out):
+    """Write JSON Schemas generated from the manifest models and the event models (events/)."""
+    for path in [*schemas.write(out), *schemas.write(out / "events", events.json_schemas())]:
         click.echo(f"wrote {display_path(path)}")

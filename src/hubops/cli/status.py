@@ -1,5 +1,6 @@
 """`hubops status`: what the runtime holds per tenant, when and by whom it was last applied,
-and (with --drift) whether it still matches the manifests (`plan.drift` decides)."""
+(with --drift) whether it still matches the manifests (`plan.drift` decides), and which
+webhooks are failing or were switched off by the runtime."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 
 from hubops.cli.options import catalog_option, format_option, runtime_option
 from hubops.client import describe
+from hubops.live import FailingWebhook
 from hubops.reconcile import TenantStatus, status
 from hubops.render.escape import printable
 
@@ -24,7 +26,27 @@ def _json(row: TenantStatus) -> dict[str, Any]:
     }
     if row.drift is not None:
         data["drift"] = row.drift
+    data["failingWebhooks"] = [
+        {
+            "name": hook.name,
+            "enabled": hook.enabled,
+            "failingSince": hook.failing_since,
+            "lastError": hook.last_error,
+            "disabledReason": hook.disabled_reason,
+        }
+        for hook in row.failing_webhooks
+    ]
     return data
+
+
+def _failing(tenant: str, hook: FailingWebhook) -> str:
+    since = f"failing since {_when(hook.failing_since)}" if hook.failing_since else "failing"
+    line = f"  {tenant}/{hook.name}: {since}"
+    if hook.last_error:
+        line += f" ({hook.last_error})"
+    if not hook.enabled:
+        line += f"; disabled: {hook.disabled_reason}"
+    return printable(line)
 
 
 def _when(stamp: object) -> str:
@@ -73,5 +95,9 @@ def status_command(runtime: str, drift_root: Path | None, catalog: Path | None, 
         click.echo(json.dumps({"tenants": [_json(r) for r in rows]}, indent=2))
     elif rows:
         click.echo(_table(rows, drift_root is not None))
+        failing = [_failing(row.name, hook) for row in rows for hook in row.failing_webhooks]
+        if failing:
+            click.echo("\nFailing webhooks:")
+            click.echo("\n".join(failing))
     else:
         click.echo(f"The {describe(runtime)} holds no tenants yet.")

@@ -74,8 +74,11 @@ EventType = Literal[
     "connection.requested",
     "connection.approved",
     "connection.rejected",
+    "webhook.disabled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+# Sent to one webhook on request, whatever its `events` list: never subscribed to.
+TEST_EVENT = "webhook.test"
 # The events about an order (the others are about a catalog upload or a retailer connection).
 ORDER_EVENTS = tuple(event for event in EVENT_TYPES if event.startswith("order."))
 
@@ -186,6 +189,9 @@ class WebhookSpec(Model):
     events: Annotated[list[EventType], Field(min_length=1, json_schema_extra=UNIQUE)]
     stores: Names | None = None
     enabled: StrictBool = True
+    # An Integration of the tenant: its stores are the default (`stores` may narrow them),
+    # and events flow only while it is enabled.
+    integration: Name | None = None
 
 
 class Webhook(Document):

@@ -198,7 +198,7 @@ class _TenantRules:
         if name not in self.keys.tokens and self.keys.complete:
             self.error(src, self._missing_secret("tokens", name), "metadata", "name")
 
-    def webhook(self, doc: Sourced[Webhook]) -> None:
+    def webhook(self, doc: Sourced[Webhook], integrations: dict[str, Sourced[Integration]]) -> None:
         spec, src = doc.value.spec, doc.source
         name = doc.value.metadata.name
         problem = webhook_url_problem(spec.url)
@@ -207,8 +207,41 @@ class _TenantRules:
         self.diags += src.repeats(spec.events, "spec", "events")
         if spec.stores is not None:
             self.stores_exist(spec.stores, src, "spec", "stores")
+        if spec.integration is not None:
+            self.webhook_integration(doc, integrations)
         if name not in self.keys.webhooks and self.keys.complete:
             self.error(src, self._missing_secret("webhooks", name), "metadata", "name")
+
+    def webhook_integration(
+        self, doc: Sourced[Webhook], integrations: dict[str, Sourced[Integration]]
+    ) -> None:
+        """A webhook tied to an Integration: the integration exists, and `stores` only
+        narrows the integration's stores (the webhook's events follow that integration)."""
+        spec, src = doc.value.spec, doc.source
+        tied = integrations.get(spec.integration or "")
+        if tied is None:
+            hint = did_you_mean(spec.integration or "", integrations)
+            self.error(
+                src,
+                f'integration "{spec.integration}" is not an Integration of this tenant{hint}; '
+                "declare it or fix the name",
+                "spec",
+                "integration",
+            )
+            return
+        covered = set(tied.value.spec.stores)
+        declared = self.store_ids
+        for index, store in enumerate(spec.stores or []):
+            # A store not declared at all is reported once, by `stores_exist`.
+            if store not in covered and (declared is None or store in declared):
+                self.error(
+                    src,
+                    f'store "{store}" is not one of integration "{spec.integration}"\'s stores; '
+                    "a webhook tied to an integration may only narrow its stores",
+                    "spec",
+                    "stores",
+                    index,
+                )
 
     # --- SftpUser and RetailerConnections ----------------------------------------
 
@@ -314,7 +347,7 @@ def check_tenant(
     for position, token in enumerate(tokens.values()):
         rules.token(token, position)
     for webhook in webhooks.values():
-        rules.webhook(webhook)
+        rules.webhook(webhook, integrations)
     sftp_users = _unique(_of_kind(sources.documents, SftpUser), rules.diags)
     for user in sftp_users.values():
         rules.sftp_user(user)

@@ -3,7 +3,10 @@
 It knows nothing of partners or webhooks. Top-level body fields that the
 desired side does not name are unmanaged and ignored (the runtime may add
 informational fields); inside a field, mappings are compared key by key in
-both directions, and lists and sensitive markers as whole values.
+both directions, and lists and sensitive markers as whole values. The
+fields the runtime computes as it reads (`state.COMPUTED_FIELDS`, e.g. a
+webhook's `health`) are left out of a change's `before`: they move without
+a revision, and a saved plan must still match a fresh one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from hubops.fingerprint import is_marker
 from hubops.plan.model import MISSING, FieldChange, ResourceChange
-from hubops.state import KINDS, Body, State, parse_address
+from hubops.state import COMPUTED_FIELDS, KINDS, Body, State, parse_address
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
 
@@ -46,17 +49,20 @@ def diff_body(before: Body, after: Body) -> tuple[FieldChange, ...]:
     return tuple(out)
 
 
+def _stored(body: Body) -> Body:
+    return {k: v for k, v in body.items() if k not in COMPUTED_FIELDS}
+
+
 def diff_states(desired: State, live: State) -> list[ResourceChange]:
     changes: list[ResourceChange] = []
     for address in sorted(set(desired) | set(live), key=address_order):
         if address not in live:
             changes.append(ResourceChange(address, "create", after=desired[address]))
         elif address not in desired:
-            changes.append(ResourceChange(address, "delete", before=live[address]))
+            changes.append(ResourceChange(address, "delete", before=_stored(live[address])))
         else:
             fields = diff_body(live[address], desired[address])
             if fields:
-                changes.append(
-                    ResourceChange(address, "update", live[address], desired[address], fields)
-                )
+                before = _stored(live[address])
+                changes.append(ResourceChange(address, "update", before, desired[address], fields))
     return changes

@@ -131,6 +131,7 @@ def desired_state(config: TenantConfig, fp: FingerprintOf) -> State:
             "events": sorted(set(hook.events)),
             "stores": _sorted(hook.stores),
             "enabled": hook.enabled,
+            "integration": hook.integration,
             "secret": marker(fp(f"webhook/{name}#secret")),
         }
     for name, user in config.sftp_users.items():

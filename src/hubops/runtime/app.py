@@ -42,6 +42,7 @@ from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
 from hubops.runtime.shutdown import Shutdown, grace_seconds
 from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks import routes as webhook_routes
+from hubops.runtime.webhooks.autodisable import disable_after_seconds
 from hubops.runtime.webhooks.worker import (
     DeliveryWorker,
     lease_time,
@@ -78,6 +79,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     schedule, timeout = retry_schedule(), request_timeout()
     lease = lease_time(timeout)
     shutdown = Shutdown(grace_seconds())
+    disable_after = disable_after_seconds()
     uploads = UploadProcessor(engine, lease_seconds())
     uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
     sftp = None
@@ -97,7 +99,7 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Only a served runtime delivers webhooks; the in-process client has no lifespan.
-        worker = DeliveryWorker(runtime, schedule, timeout, lease)
+        worker = DeliveryWorker(runtime, schedule, timeout, lease, disable_after=disable_after)
         await worker.start()
         await uploads.start()
         if sftp is not None:

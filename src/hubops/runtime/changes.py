@@ -216,6 +216,7 @@ def check_references(tenant: str, state: State) -> None:
     if f"tenant/{tenant}" not in state:
         missing(f"tenant/{tenant}", f"tenant/{tenant}")
     stores = {parse_address(a)[1] for a in state if a.startswith("store/")}
+    integrations = {parse_address(a)[1] for a in state if a.startswith("integration/")}
     tokens = 0
     for addr, body in sorted(state.items()):
         kind, name, store = parse_address(addr)
@@ -229,6 +230,9 @@ def check_references(tenant: str, state: State) -> None:
         credentials = body.get("credentials") if kind == "integration" else None
         if credentials is not None and f"credentials/{credentials}" not in state:
             missing(addr, f"credentials/{credentials}")
+        tied = body.get("integration") if kind == "webhook" else None
+        if tied is not None and tied not in integrations:
+            missing(addr, f"integration/{tied}")
         tokens += kind == "token"
     if tokens > MAX_API_TOKENS:
         problems.append({"address": "token/*", "problem": f"more than {MAX_API_TOKENS} tokens"})

@@ -55,6 +55,7 @@ from hubops.runtime.tables import (
     resources,
     tenants,
 )
+from hubops.runtime.webhooks import endpoint_health
 from hubops.state import (
     CONNECTIONS_ADDRESS,
     Body,
@@ -75,6 +76,7 @@ def read_tenant(engine: Engine, name: str) -> TenantOut:
         if row is None:
             raise TenantNotFound()
         state = users.with_status(conn, row.id, load_state(conn, row.id))
+        endpoint_health.annotate(conn, row.id, state, datetime.now(UTC))
         return _tenant_out(row, state, connections.pending_retailers(conn, row.id))
 
 
@@ -99,6 +101,9 @@ def read_tenants(engine: Engine, names: list[str], full: bool) -> list[TenantOut
             states[item.tenant_id][item.address] = item.body
         if full:
             states = {tid: users.with_status(conn, tid, state) for tid, state in states.items()}
+            now = datetime.now(UTC)
+            for tid, state in states.items():
+                endpoint_health.annotate(conn, tid, state, now)
         pending = connections.pending_by_tenant(conn, list(states))
     return [_tenant_out(row, states[row.id], pending.get(row.id, [])) for row in rows]
 
@@ -156,6 +161,7 @@ def apply_in(
         derived.write_secrets(conn, keys, tenant, tenant_id, outcome)
         derived.write_tokens(conn, tenant_id, current, outcome, now)
         users.apply_admins(conn, tenant_id, current, outcome.state)
+        endpoint_health.restart(conn, tenant_id, current, outcome.state)
         if CONNECTIONS_ADDRESS in outcome.touched:
             connections.apply_decisions(
                 conn,

@@ -157,6 +157,7 @@ webhook_messages = Table(
     Column("order_id", String(64), nullable=True),  # None for events not about an order
     Column("body", Text, nullable=False),  # the exact JSON that is signed and sent
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_messages_time", "tenant_id", "created_at"),
 )
 
 # The outbox: one row per (message, matching webhook), written in the transaction that
@@ -195,6 +196,21 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
     Column("response_excerpt", String(500), nullable=True),
     Index("ix_webhook_attempts_log", "tenant_id", "webhook", "id"),
+    Index("ix_webhook_attempts_time", "tenant_id", "webhook", "attempted_at", "status_code"),
+)
+
+# Each webhook's endpoint health as its attempts leave it (one row per webhook, written with
+# each attempt), so the state API shows it without reading the whole delivery log.
+webhook_health = Table(
+    "webhook_health",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("webhook", String(200), primary_key=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_failure_at", UtcDateTime, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    # The first failure after the last success; None while the last attempt succeeded.
+    Column("failing_since", UtcDateTime, nullable=True),
 )
 
 # --- Partner API -----------------------------------------------------------------------------

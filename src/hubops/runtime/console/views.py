@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from hubops.runtime import store
 from hubops.runtime.console import users
@@ -25,8 +25,8 @@ from hubops.runtime.tables import (
     plan_reports,
     resources,
     tenants,
-    webhook_attempts,
 )
+from hubops.runtime.webhooks import endpoint_health
 from hubops.state import State, parse_address
 
 UNCATEGORIZED = "uncategorized"
@@ -178,30 +178,13 @@ def _integrations(state: State, partners: dict[str, PartnerInfo]) -> list[Integr
 
 
 def health(conn: Connection, tid: int, webhook: str, now: datetime) -> Health:
-    """From the delivery log: the last day's success rate, the last success and failure."""
-    log = webhook_attempts.c
-    ok = (log.status_code >= 200) & (log.status_code < 300)
-    mine = (log.tenant_id == tid) & (log.webhook == webhook)
-    day = conn.execute(
-        select(func.count(), func.count().filter(ok)).where(
-            mine, log.attempted_at > now - timedelta(hours=24)
-        )
-    ).one()
-    last_ok = conn.execute(select(func.max(log.attempted_at)).where(mine, ok)).scalar()
-    failure = conn.execute(
-        select(log.attempted_at, log.error, log.status_code)
-        .where(mine, ~ok | log.status_code.is_(None))
-        .order_by(log.id.desc())
-        .limit(1)
-    ).first()
-    error = None
-    if failure is not None:
-        error = failure.error or (f"HTTP {failure.status_code}" if failure.status_code else None)
+    """The webhook's endpoint health, as the state API shows it (`endpoint_health`)."""
+    found = endpoint_health.figures(conn, tid, [webhook], now)[webhook]
     return Health(
-        success_rate_24h=(day[1] / day[0]) if day[0] else None,
-        last_success_at=last_ok,
-        last_failure_at=None if failure is None else failure.attempted_at,
-        last_error=error,
+        success_rate_24h=found.success_rate_24h,
+        last_success_at=found.last_success_at,
+        last_failure_at=found.last_failure_at,
+        last_error=found.last_error,
     )
 
 

@@ -46,6 +46,7 @@ from hubops.runtime.tables import (
     webhook_messages,
     webhook_secret_history,
 )
+from hubops.runtime.webhooks import endpoint_health
 from hubops.state import Body, secret_address
 from hubops.tokens import webhook_secret_key
 
@@ -246,10 +247,17 @@ class Attempt:
 
 
 def finish(
-    engine: Engine, job: Job, attempt: Attempt, status: str, next_at: datetime | None
+    engine: Engine,
+    job: Job,
+    attempt: Attempt,
+    status: str,
+    next_at: datetime | None,
+    *,
+    sent: bool = True,
 ) -> None:
     """Record the attempt and, while the lease holds, the delivery's new state, in one
-    transaction."""
+    transaction, and (`sent`: unless it was refused before sending) what it says of the
+    endpoint's health."""
     logged = {name: getattr(job, name) for name in _LOGGED} | asdict(attempt)
     logged["error"] = (attempt.error or "")[:500] or None
     logged["response_excerpt"] = (attempt.response_excerpt or "")[:EXCERPT] or None
@@ -267,6 +275,15 @@ def finish(
                 updated_at=attempt.attempted_at,
             )
         )
+        if sent:
+            endpoint_health.record(
+                conn,
+                job.tenant_id,
+                job.webhook,
+                attempt.attempted_at,
+                attempt.status_code,
+                attempt.error,
+            )
 
 
 def disable_webhook(engine: Engine, tenant: str, webhook: str, reason: str) -> int | None:

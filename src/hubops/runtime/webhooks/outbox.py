@@ -6,7 +6,10 @@ delivery exactly as durable as the change: an event is never lost after
 its change committed, and never sent for one that rolled back. Which
 webhooks match is decided now, from the webhooks as applied at this moment
 (enabled, subscribed to the event type and, for an event about a store,
-covering that store; an event about no store goes to every subscriber).
+covering that store; an event about no store goes to every subscriber). A
+webhook tied to an Integration (`integration`) covers that integration's
+stores unless it names fewer, and only while the integration is enabled:
+for an event about a store, on that store; otherwise on any of its stores.
 
 Deliveries that share an ordering key reach one webhook in the order they
 were queued: an order's events use the order id, other events a key of
@@ -44,18 +47,39 @@ def matching_webhooks(
         select(resources.c.address, resources.c.body).where(
             resources.c.tenant_id == tenant_id, resources.c.kind == "webhook"
         )
-    )
+    ).all()
+    tied: dict[str, set[str]] | None = None
     names = []
     for row in rows:
         body: dict[str, Any] = row.body
+        if not body.get("enabled") or event_type not in body.get("events", []):
+            continue
         stores = body.get("stores")
-        if (
-            body.get("enabled")
-            and event_type in body.get("events", [])
-            and (store is None or stores is None or store in stores)
-        ):
+        if body.get("integration") is not None:
+            if tied is None:
+                tied = enabled_integration_stores(conn, tenant_id)
+            active = tied.get(str(body["integration"]), set())
+            stores = sorted(active & set(stores)) if stores is not None else sorted(active)
+            if not stores:
+                continue
+        if store is None or stores is None or store in stores:
             names.append(row.address.removeprefix("webhook/"))
     return sorted(names)
+
+
+def enabled_integration_stores(conn: Connection, tenant_id: int) -> dict[str, set[str]]:
+    """Integration name -> the stores on which it is applied and enabled now."""
+    rows = conn.execute(
+        select(resources.c.address, resources.c.body).where(
+            resources.c.tenant_id == tenant_id, resources.c.kind == "integration"
+        )
+    )
+    active: dict[str, set[str]] = {}
+    for row in rows:
+        name, _, store = row.address.removeprefix("integration/").rpartition("@")
+        if row.body.get("enabled"):
+            active.setdefault(name, set()).add(store)
+    return active
 
 
 def enqueue_event(

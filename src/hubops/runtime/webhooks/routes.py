@@ -1,10 +1,11 @@
-"""Admin routes for order webhooks: the delivery log and redelivery of a message."""
+"""Admin routes for webhooks: the delivery log, redelivery, test events and replay."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from hubops import utc
@@ -17,7 +18,9 @@ from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.openapi import errors, listing
 from hubops.runtime.rows import from_row
 from hubops.runtime.tables import resources
+from hubops.runtime.webhooks import actions
 from hubops.runtime.webhooks import deliveries as outbox_deliveries
+from hubops.utc import UtcDatetime
 
 router = admin_router("webhooks")
 
@@ -41,6 +44,21 @@ class DeliveryPage(BaseModel):
 class Redelivery(BaseModel):
     messageId: str
     status: str
+
+
+class TestEvent(BaseModel):
+    messageId: str
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: UtcDatetime
+    only: Literal["failed", "all"] = "failed"
+
+
+class ReplayQueued(BaseModel):
+    count: int
 
 
 def _tenant_id(runtime: RuntimeDep, tenant: str, webhook: str) -> tuple[int, bool]:
@@ -87,9 +105,35 @@ def deliveries(
 )
 def redeliver(tenant: str, name: str, message_id: str, runtime: RuntimeDep) -> Redelivery:
     """Send a message to the webhook again, with the same webhook-id."""
-    tenant_id, applied = _tenant_id(runtime, tenant, name)
-    if not applied:
-        raise NotFound("the tenant has no such webhook")
+    with reading(runtime.engine) as conn:
+        tenant_id = actions.applied_webhook(conn, tenant, name)
     if not outbox_deliveries.redeliver(runtime.engine, tenant_id, name, message_id, utc.now()):
         raise NotFound("the webhook was never sent that message")
     return Redelivery(messageId=message_id, status="queued")
+
+
+@router.post(
+    "/tenants/{tenant}/webhooks/{name}/test",
+    status_code=202,
+    response_model=TestEvent,
+    responses=errors(404),
+    operation_id="sendTestEvent",
+)
+def send_test(tenant: str, name: str, runtime: RuntimeDep) -> TestEvent:
+    """Send a signed `webhook.test` event to the webhook now, whatever its `events` list."""
+    message_id = actions.send_test_event(runtime.engine, tenant, name, utc.now())
+    return TestEvent(messageId=message_id)
+
+
+@router.post(
+    "/tenants/{tenant}/webhooks/{name}/replay",
+    status_code=202,
+    response_model=ReplayQueued,
+    responses=errors(400, 404),
+    operation_id="replayMessages",
+)
+def replay(tenant: str, name: str, body: ReplayIn, runtime: RuntimeDep) -> ReplayQueued:
+    """Send again every message created since `since` (only the failed ones, or all),
+    each with its own webhook-id."""
+    count = actions.replay(runtime.engine, tenant, name, body.since, body.only, utc.now())
+    return ReplayQueued(count=count)

@@ -6,7 +6,8 @@ pinned address, and records every attempt. Only a 2xx is success;
 redirects are not followed; a 429/503 `Retry-After` is honoured; a 410
 switches the webhook off. Other failures retry on the configured schedule
 with jitter, and when it is exhausted the delivery is marked failed and
-kept for redelivery. Database work runs in threads; sending is async.
+kept for redelivery; after each, `autodisable` decides whether the endpoint
+has failed long enough to be switched off. Database work runs in threads; sending is async.
 
 The worker takes its `httpx.AsyncClient` and its `Resolver` (by default the
 client below and the system's resolver), so the rules are tested in-process
@@ -37,7 +38,7 @@ from hubops.runtime.context import Runtime
 from hubops.runtime.errors import exception_summary
 from hubops.runtime.metrics import AttemptOutcome
 from hubops.runtime.settings import RuntimeConfigError
-from hubops.runtime.webhooks import deliveries
+from hubops.runtime.webhooks import autodisable, deliveries
 from hubops.runtime.webhooks.signing import signature_header
 from hubops.runtime.webhooks.targets import (
     Resolver,
@@ -155,10 +156,15 @@ class DeliveryWorker:
         http: httpx.AsyncClient | None = None,
         resolver: Resolver = system_resolver,
         allow_loopback: bool | None = None,
+        disable_after: float | None = None,
     ) -> None:
-        """`http` and `resolver` are the seams (defaults: `webhook_client`, the system's)."""
+        """`http` and `resolver` are the seams (defaults: `webhook_client`, the system's);
+        `disable_after` defaults to HUBOPS_WEBHOOK_DISABLE_AFTER."""
         self.runtime = runtime
         self.schedule = schedule
+        self.disable_after = (
+            autodisable.disable_after_seconds() if disable_after is None else disable_after
+        )
         self.allow_loopback = loopback_allowed() if allow_loopback is None else allow_loopback
         self._task: asyncio.Task[None] | None = None
         self._busy: set[int] = set()
@@ -265,7 +271,9 @@ class DeliveryWorker:
                 )
             attempt = deliveries.Attempt(now, None, None, reason, None)
             metrics.attempt("failure")
-            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
+            await asyncio.to_thread(
+                deliveries.finish, engine, job, attempt, "failed", None, sent=False
+            )
             return
         attempt, response = await self._send(job, now)
         metrics.attempt(_outcome(response))
@@ -283,13 +291,14 @@ class DeliveryWorker:
         number = job.attempts + 1  # this attempt's number
         if number > len(self.schedule):
             await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
-            return
-        delay = self.schedule[number - 1] * random.uniform(0.9, 1.1)
-        wait = _retry_after(response, now) if response is not None else None
-        if wait is not None:
-            delay = max(delay, wait)
-        next_at = now + timedelta(seconds=delay)
-        await asyncio.to_thread(deliveries.finish, engine, job, attempt, "pending", next_at)
+        else:
+            delay = self.schedule[number - 1] * random.uniform(0.9, 1.1)
+            wait = _retry_after(response, now) if response is not None else None
+            if wait is not None:
+                delay = max(delay, wait)
+            next_at = now + timedelta(seconds=delay)
+            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "pending", next_at)
+        await asyncio.to_thread(autodisable.check, engine, job, now, self.disable_after)
 
     async def _send(
         self, job: deliveries.Job, now: datetime
