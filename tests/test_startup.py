@@ -3,11 +3,14 @@
 Each command runs in a fresh interpreter, which then reports every module it
 imported: `--version`, `token new`, `webhook-secret new`, `validate` and
 `check-encrypted` must not load the runtime, its web and database stack, or
-the HTTP client. `serve --help` shows the check sees such imports.
+the HTTP client. `serve --help` shows the check sees such imports. `plan`
+and `apply` against the embedded runtime load its admin API only: no console
+pages (nor Jinja2), no Partner API routes, no SFTP server, no webhook worker.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +23,20 @@ from conftest import Repo
 
 RUNTIME_STACK = ("fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "httpx")
 HUBOPS_RUNTIME = ("hubops.runtime", "hubops.client", "hubops.reconcile")
+# What only `hubops serve` mounts: the embedded runtime answers the admin API without them.
+SERVED_ONLY = (
+    "jinja2",
+    "asyncssh",
+    "hubops.runtime.console.routes",
+    "hubops.runtime.console.pages",
+    "hubops.runtime.console.login_routes",
+    "hubops.runtime.console.render",
+    "hubops.runtime.partner.order_routes",
+    "hubops.runtime.partner.catalog_routes",
+    "hubops.runtime.partner.promotion_routes",
+    "hubops.runtime.sftp.server",
+    "hubops.runtime.webhooks.worker",
+)
 
 # Runs the CLI like the console script, then prints the imported modules on stderr.
 PROBE = """
@@ -102,3 +119,14 @@ def test_plan_against_a_served_runtime_loads_no_web_or_database_stack(
     stack = {name.split(".")[0] for name in _runtime_imports(modules)}
     assert stack == {"httpx", "hubops"}, sorted(stack)
     assert not any(name.startswith("hubops.runtime.") for name in modules if "settings" not in name)
+
+
+def test_plan_and_apply_on_the_embedded_runtime_load_its_admin_api_only(repo: Repo) -> None:
+    assert all(importlib.util.find_spec(name) is not None for name in SERVED_ONLY)
+    code, out, modules = _start("plan", "tenants", cwd=repo.root)
+    assert code == 0 and "Plan: " in out and "to add" in out
+    assert "sqlalchemy" in _runtime_imports(modules)  # it did run the runtime in-process
+    assert sorted(name for name in SERVED_ONLY if name in modules) == []
+    code, out, modules = _start("apply", "tenants", "--auto-approve", cwd=repo.root)
+    assert code == 0 and "Apply complete" in out, out
+    assert sorted(name for name in SERVED_ONLY if name in modules) == []

@@ -117,7 +117,7 @@ def _embedded_transport(path: Path) -> tuple[httpx.AsyncBaseTransport, str]:
         mails_invitations=False,
     )
     try:
-        return httpx.ASGITransport(app=create_app(settings)), token
+        return httpx.ASGITransport(app=create_app(settings, admin_only=True)), token
     except OSError as exc:  # e.g. the master key cannot be written beside the database
         where = f" ({exc.filename})" if exc.filename else ""
         raise UsageError(

@@ -3,6 +3,14 @@
 Migrations run inside `create_app`, not in a lifespan handler, because the
 in-process client reaches the app through httpx's ASGITransport, which
 never sends lifespan events.
+
+`create_app(settings, admin_only=True)` is the CLI's embedded runtime: the
+same database, keys, admin routers, error handlers and request edge (log,
+authentication before the body, body limit, empty-query rule), so every
+admin answer is the one a served runtime gives; but no Partner API routes,
+console pages, SFTP or webhook worker, whose modules it does not even import
+(the CLI starts in a fraction of the time, and each admin request passes
+through no middleware of theirs).
 """
 
 from __future__ import annotations
@@ -23,13 +31,11 @@ from hubops.runtime import (
     metrics_route,
     migrate,
     openapi,
-    partner,
     simulate,
 )
 from hubops.runtime.catalog import receive, upload_routes
 from hubops.runtime.catalog.processor import UploadProcessor, lease_seconds
-from hubops.runtime.console import invitations
-from hubops.runtime.console import routes as console
+from hubops.runtime.console import admin_routes as console_admin
 from hubops.runtime.context import Runtime
 from hubops.runtime.crypto import Keys, check_key_opens, load_master_key
 from hubops.runtime.db import database_url, make_engine
@@ -39,20 +45,15 @@ from hubops.runtime.limits import BodyLimit
 from hubops.runtime.query import EmptyQueryIsAbsent
 from hubops.runtime.request_log import RequestLog
 from hubops.runtime.settings import RuntimeConfigError, RuntimeSettings
-from hubops.runtime.shutdown import Shutdown, grace_seconds
 from hubops.runtime.webhooks import deliveries
 from hubops.runtime.webhooks import routes as webhook_routes
-from hubops.runtime.webhooks.autodisable import disable_after_seconds
-from hubops.runtime.webhooks.worker import (
-    DeliveryWorker,
-    lease_time,
-    request_timeout,
-    retry_schedule,
-)
 
 
-def create_app(settings: RuntimeSettings) -> FastAPI:
-    """A ready runtime: master key loaded (or generated and kept), database migrated."""
+def create_app(settings: RuntimeSettings, *, admin_only: bool = False) -> FastAPI:
+    """A ready runtime: master key loaded (or generated and kept), database migrated.
+
+    `admin_only`: the admin API alone, for the in-process client (module docstring).
+    """
     url = database_url(settings.db_url)  # a bad URL is refused before anything is written
     kept_before = settings.master_key is not None or settings.key_file().exists()
     keys = Keys.from_master(load_master_key(settings))
@@ -76,12 +77,65 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
     runtime = Runtime(settings=settings, engine=engine, keys=keys, schema_heads=migrate.heads())
     runtime.metrics.count_pending_with(partial(deliveries.pending_count, engine))
 
+    uploads = UploadProcessor(engine, lease_seconds())
+    uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
+    if admin_only:
+        app = FastAPI(
+            title="hubops runtime",
+            version=__version__,
+            generate_unique_id_function=openapi.operation_id,
+        )
+        _install_admin(app, runtime, uploads)
+        openapi.install(app)
+        _install_edge(app, runtime)
+        return app
+    return _served(settings, runtime, uploads)
+
+
+def _install_admin(app: FastAPI, runtime: Runtime, uploads: UploadProcessor) -> None:
+    """What every runtime answers: health, metrics and the admin API."""
+    app.state.runtime = runtime
+    app.state.catalog_uploads = uploads
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics_route.router)
+    app.include_router(admin.router)
+    app.include_router(simulate.router)
+    app.include_router(webhook_routes.router)
+    app.include_router(upload_routes.admin_router)
+    app.include_router(connection_routes.router)
+    app.include_router(console_admin.router)
+
+
+def _install_edge(app: FastAPI, runtime: Runtime) -> None:
+    """The request edge, added last so it is outermost: the log sees every answer, the
+    401 before a body, the 413 and the encoding checks included."""
+    settings = runtime.settings
+    app.add_middleware(BodyLimit, streamed=receive.streams_body, timeout=settings.body_timeout)
+    app.add_middleware(AuthFirst, runtime=runtime)
+    app.add_middleware(EmptyQueryIsAbsent)
+    app.add_middleware(RequestLog, metrics=runtime.metrics)
+
+
+def _served(settings: RuntimeSettings, runtime: Runtime, uploads: UploadProcessor) -> FastAPI:
+    """The whole runtime `hubops serve` runs: admin and Partner API, console, SFTP, webhooks."""
+    from hubops.runtime import partner
+    from hubops.runtime.console import invitations
+    from hubops.runtime.console import routes as console
+    from hubops.runtime.shutdown import Shutdown, grace_seconds
+    from hubops.runtime.webhooks.autodisable import disable_after_seconds
+    from hubops.runtime.webhooks.worker import (
+        DeliveryWorker,
+        lease_time,
+        request_timeout,
+        retry_schedule,
+    )
+
+    engine = runtime.engine
     schedule, timeout = retry_schedule(), request_timeout()
     lease = lease_time(timeout)
     shutdown = Shutdown(grace_seconds())
     disable_after = disable_after_seconds()
-    uploads = UploadProcessor(engine, lease_seconds())
-    uploads.sweep()  # uploads of a runtime that was killed mid-file end as failed
     sftp = None
     if settings.sftp_port is not None:
         from hubops.runtime.sftp.hostkey import load_host_key
@@ -123,24 +177,11 @@ def create_app(settings: RuntimeSettings) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
     )
-    app.state.runtime = runtime
     app.state.shutdown = shutdown
-    app.state.catalog_uploads = uploads
-    install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(metrics_route.router)
-    app.include_router(admin.router)
-    app.include_router(simulate.router)
+    _install_admin(app, runtime, uploads)
     partner.install(app, engine)
-    app.include_router(webhook_routes.router)
     app.include_router(upload_routes.partner_router)
-    app.include_router(upload_routes.admin_router)
-    app.include_router(connection_routes.router)
     console.install(app, settings)
     openapi.install(app)
-    # Outermost last: the log sees every answer, the 413 and encoding checks included.
-    app.add_middleware(BodyLimit, streamed=receive.streams_body, timeout=settings.body_timeout)
-    app.add_middleware(AuthFirst, runtime=runtime)
-    app.add_middleware(EmptyQueryIsAbsent)
-    app.add_middleware(RequestLog, metrics=runtime.metrics)
+    _install_edge(app, runtime)
     return app

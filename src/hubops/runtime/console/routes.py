@@ -1,4 +1,9 @@
-"""Mounting the console on the runtime's app: routers, stylesheet, error pages, headers."""
+"""Mounting the console on the runtime's app: routers, stylesheet, error pages, headers.
+
+Its admin API routes (`admin_routes`: invitations, plan reports) are not mounted here but
+by the app factory with the other admin routers, so a runtime without the console (the
+CLI's embedded one) answers them too.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hubops.runtime.console import admin_routes, catalog, login_routes, pages
+from hubops.runtime.console import catalog, login_routes, pages, users
 from hubops.runtime.console.access import LoginRequired, NotShown, Refused
 from hubops.runtime.console.render import PREFIX, STATIC, SecurityHeaders, page
 from hubops.runtime.settings import RuntimeSettings
@@ -14,7 +19,7 @@ from hubops.runtime.settings import RuntimeSettings
 
 def install(app: FastAPI, settings: RuntimeSettings) -> None:
     app.state.console_partners = catalog.load(settings.catalog_file)
-    app.include_router(admin_routes.router)
+    users.dummy_hash()  # ready before the first login, so an unknown e-mail is as slow
     app.include_router(login_routes.router)
     app.include_router(pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")

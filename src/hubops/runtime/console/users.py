@@ -11,6 +11,7 @@ its row, and with it, by the foreign key, every session it had.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -30,8 +31,17 @@ MIN_PASSWORD = 12
 INVITE_VALID = timedelta(days=7)
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
 _HASHER = PasswordHasher()
-# Verified against when the account does not exist, so a wrong e-mail takes as long.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against when the account does not exist, so a wrong e-mail takes as long.
+
+    Made when the console is mounted (`routes.install`), not at import: hashing costs as
+    much as a login, and the write path (`apply_admins`) imports this module in every
+    process, the CLI's embedded runtime included, which has no console.
+    """
+    return _HASHER.hash("not a password of anyone")
 
 
 def _admins(state: State) -> set[str]:
@@ -214,7 +224,7 @@ def check_password(engine: Engine, tenant_id: int, email: str, password: str) ->
         admin = _is_admin(conn, tenant_id, email)
     ok: bool
     try:
-        ok = _HASHER.verify(stored or _DUMMY_HASH, password)
+        ok = _HASHER.verify(stored or dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         ok = False
     return ok and stored is not None and admin

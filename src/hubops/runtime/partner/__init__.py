@@ -11,16 +11,26 @@ may act for, `ratelimit` how fast.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
-from hubops.runtime.partner import catalog_routes, order_routes, promotion_routes
-from hubops.runtime.partner.auth import PartnerState
-from hubops.runtime.partner.ratelimit import QuotaHeaders, RateLimit
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
+
+    from hubops.runtime.partner.ratelimit import RateLimit
 
 
 def install(app: FastAPI, engine: Engine, rate_limit: RateLimit | None = None) -> None:
-    """Mount the routes and the Partner API's state (rate limiter, last-use bookkeeping)."""
+    """Mount the routes and the Partner API's state (rate limiter, last-use bookkeeping).
+
+    The routes are imported here, not with the package: the catalog's processing shares
+    `partner.models`, and importing that must not build the whole Partner API (the CLI's
+    embedded runtime has none).
+    """
+    from hubops.runtime.partner import catalog_routes, order_routes, promotion_routes
+    from hubops.runtime.partner.auth import PartnerState
+    from hubops.runtime.partner.ratelimit import QuotaHeaders
+
     app.state.partner = PartnerState.create(engine, rate_limit)
     app.add_middleware(QuotaHeaders)
     app.include_router(order_routes.router)
