@@ -32,7 +32,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from hubops.runtime import crypto, store
 from hubops.runtime.cursors import NumberKeyset, Page
@@ -94,7 +93,7 @@ def _due(now: datetime, limit: int, skip: Collection[int]) -> Select[Any]:
     connection) reach one endpoint in order. Rows another transaction holds
     are skipped, not waited for (PostgreSQL; SQLite ignores the clause).
     """
-    earlier = aliased(webhook_deliveries)
+    earlier = webhook_deliveries.alias()  # a Core alias: no need to load the ORM
     blocked = exists().where(
         and_(
             earlier.c.tenant_id == webhook_deliveries.c.tenant_id,
