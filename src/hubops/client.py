@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,8 @@ def _admin_token(name_if_single: str) -> tuple[dict[str, str], str]:
     return tokens, next(iter(tokens.values()))
 
 
-def _embedded_transport(path: Path) -> tuple[httpx.AsyncBaseTransport, str]:
+def _embedded_app(path: Path, tokens: dict[str, str]) -> httpx.AsyncBaseTransport:
+    """The runtime's admin API in this process (`create_app(admin_only=True)`)."""
     from hubops.runtime.app import create_app
     from hubops.runtime.settings import (
         MASTER_KEY_ENV,
@@ -108,8 +109,6 @@ def _embedded_transport(path: Path) -> tuple[httpx.AsyncBaseTransport, str]:
         sqlite_url,
     )
 
-    _check_database_path(path)
-    tokens, token = _admin_token("local")
     settings = RuntimeSettings(
         db_url=sqlite_url(path),
         admin_tokens=tokens,
@@ -117,13 +116,36 @@ def _embedded_transport(path: Path) -> tuple[httpx.AsyncBaseTransport, str]:
         mails_invitations=False,
     )
     try:
-        return httpx.ASGITransport(app=create_app(settings, admin_only=True)), token
+        return httpx.ASGITransport(app=create_app(settings, admin_only=True))
     except OSError as exc:  # e.g. the master key cannot be written beside the database
         where = f" ({exc.filename})" if exc.filename else ""
         raise UsageError(
             f"--runtime {path}: the embedded runtime cannot keep its files there{where}: "
             f"{exc.strerror or type(exc).__name__}; pass a path in a folder you can write to"
         ) from None
+
+
+class EmbeddedTransport(httpx.AsyncBaseTransport):
+    """The embedded runtime, built in a worker thread from the moment the client opens.
+
+    Importing and building the runtime is most of a no-op plan's fixed cost; the
+    caller reads the configuration (`take_snapshot`, in another thread) meanwhile,
+    and the first request waits until the runtime is ready. An error building it
+    (a database or key that cannot be used) is raised by that first request.
+    """
+
+    def __init__(self, path: Path, tokens: dict[str, str]) -> None:
+        self._ready = asyncio.ensure_future(asyncio.to_thread(_embedded_app, path, tokens))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = await asyncio.shield(self._ready)
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Wait for the build (a thread cannot be stopped); its error, if any, was raised
+        by a request, or does not matter when the caller failed before asking anything."""
+        with suppress(Exception):
+            await (await asyncio.shield(self._ready)).aclose()
 
 
 def _check_database_path(path: Path) -> None:
@@ -171,7 +193,9 @@ class RuntimeClient:
             transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(retries=2)
             base_url = target.rstrip("/")
         else:
-            transport, token = _embedded_transport(Path(target))
+            _check_database_path(Path(target))
+            tokens, token = _admin_token("local")
+            transport = EmbeddedTransport(Path(target), tokens)
             base_url = "http://hubops.embedded"
         async with httpx.AsyncClient(
             transport=transport,
