@@ -127,6 +127,7 @@ def post_changes(
                 tally.kept()
                 return JSONResponse(received.model_dump(), status_code=202)
             result = received
+    runtime.tokens.forget_all()  # committed: the Partner API reads its tokens again
     revision, change_set_id = result
     after.add_task(invitations.send_due, runtime)  # a sync task: run in a worker thread
     return ChangeSetOut(revision=revision, changeSet=change_set_id)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from hubops.runtime.crypto import Keys
 from hubops.runtime.metrics import Metrics
 from hubops.runtime.settings import RuntimeSettings
+from hubops.runtime.token_cache import TokenCache
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Runtime:
     engine: Engine
     keys: Keys
     metrics: Metrics = field(default_factory=Metrics)
+    # The Partner API's token rows; an apply through this process empties it.
+    tokens: TokenCache = field(default_factory=TokenCache)
     # The newest migrations this code knows: `/readyz` compares the database's with them.
     schema_heads: frozenset[str] = frozenset()
 

@@ -51,7 +51,7 @@ class AuthFirst(HttpMiddleware):
                     admin_name(request, self.runtime.settings.admin_tokens)
                 elif path.startswith(PARTNER_PREFIX):
                     now = datetime.now(UTC)
-                    await anyio.to_thread.run_sync(known_token, request, self.runtime.engine, now)
+                    await anyio.to_thread.run_sync(known_token, request, self.runtime, now)
             except ApiError as refused:
                 await send_error(send, refused, keep_alive=False)
                 return

@@ -4,11 +4,13 @@ The bearer token is read by `runtime.auth.bearer_token`, as for the admin
 API. Order of checks, cheapest and least revealing first: the `hub_` form and
 checksum offline (a malformed token never costs a database lookup), then
 the row found by the token's SHA-256 (the runtime never holds the value),
-expiry, the per-token rate limit, and the route's scope. Nothing about a
-token is cached: each request reads the applied row, so an apply that
-removes, narrows or expires a token takes effect on the next request.
-Last use is recorded at most once a minute per token and process, so
-reads do not turn into writes.
+expiry, the per-token rate limit, and the route's scope. The row is kept
+per process for at most a second (`runtime.token_cache`, which says what
+that means for an apply), so a busy token costs no query and no thread
+hop: `authenticate` is async and goes to a worker thread only for a row
+not in the cache, a rate-limit claim or a last-use write. Last use is
+recorded at most once a minute per token and process, so reads do not
+turn into writes.
 """
 
 from __future__ import annotations
@@ -20,20 +22,22 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Engine, Row, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops.runtime.auth import PARTNER, PartnerBearer, bearer_token
-from hubops.runtime.context import RuntimeDep
+from hubops.runtime.context import Runtime, RuntimeDep
 from hubops.runtime.crypto import token_hash
-from hubops.runtime.db import reading, writing
+from hubops.runtime.db import writing
 from hubops.runtime.errors import InsufficientScope, RateLimited
 from hubops.runtime.openapi import errors
-from hubops.runtime.partner.ratelimit import QUOTA_STATE, Limiter, RateLimit
+from hubops.runtime.partner.ratelimit import QUOTA_STATE, Limiter, Quota, RateLimit, TokenGone
 from hubops.runtime.tables import api_tokens
+from hubops.runtime.token_cache import TokenRow
 from hubops.tokens import token_problem
 
 log = logging.getLogger("hubops.runtime.partner")
@@ -58,9 +62,8 @@ class LastUse:
             self._written[digest] = now
             return True
 
-    def record(self, engine: Engine, token_id: int, digest: str, at: datetime) -> None:
-        if not self.due(digest):
-            return
+    def write(self, engine: Engine, token_id: int, at: datetime) -> None:
+        """Record the use (called when `due`): a short write in a worker thread."""
         try:
             with writing(engine) as conn:
                 conn.execute(
@@ -101,35 +104,64 @@ def _token_from(request: Request) -> str:
     return token
 
 
-def known_token(request: Request, engine: Engine, now: datetime) -> tuple[str, Row[Any]]:
-    """The sent token's hash and applied row; 401 when it is missing, malformed, unknown or
-    expired. Also what `early_auth` checks before a body is read."""
-    digest = token_hash(_token_from(request))
-    with reading(engine) as conn:
-        row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
-    if row is None or not hmac.compare_digest(row.token_hash.encode(), digest.encode()):
+def _checked(token: TokenRow | None, digest: str, now: datetime) -> TokenRow:
+    if token is None or not hmac.compare_digest(token.token_hash.encode(), digest.encode()):
         raise PARTNER.refused("the API token is not known to this runtime")
-    if row.expires_at is not None and row.expires_at <= now:
+    if token.expires_at is not None and token.expires_at <= now:
         raise PARTNER.refused("the API token has expired; rotate it or move its expiresAt")
-    return digest, row
+    return token
 
 
-def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) -> Caller:
-    """The calling token, or 401/429; scopes are checked by `require_scope`."""
+def known_token(request: Request, runtime: Runtime, now: datetime) -> tuple[str, TokenRow]:
+    """The sent token's hash and applied row; 401 when it is missing, malformed, unknown or
+    expired. Also what `early_auth` checks before a body is read (in a worker thread)."""
+    digest = token_hash(_token_from(request))
+    token = runtime.tokens.cached(digest) or runtime.tokens.load(runtime.engine, digest)
+    return digest, _checked(token, digest, now)
+
+
+async def authenticate(request: Request, runtime: RuntimeDep, _docs: PartnerBearer) -> Caller:
+    """The calling token, or 401/429; scopes are checked by `require_scope`.
+
+    Async, with no I/O for a token whose row is cached and whose rate-limit claim
+    still has requests in hand; anything else runs in one worker-thread call.
+    """
     now = datetime.now(UTC)
-    digest, row = known_token(request, runtime.engine, now)
+    digest = token_hash(_token_from(request))
     state: PartnerState = request.app.state.partner
-    quota = state.limiter.take(row.id)
+    cached = runtime.tokens.cached(digest)
+    if cached is not None:
+        token = _checked(cached, digest, now)
+        in_hand = state.limiter.in_hand(token.id)
+        if in_hand is None:
+            in_hand = await anyio.to_thread.run_sync(_take, runtime, state, token, digest)
+        quota = in_hand
+    else:
+        token, quota = await anyio.to_thread.run_sync(_load_and_take, runtime, state, digest, now)
     setattr(request.state, QUOTA_STATE, quota)  # QuotaHeaders puts it on the answer
     if quota.wait > 0:
         raise RateLimited(quota.wait)
-    state.last_use.record(runtime.engine, row.id, digest, now)
+    if state.last_use.due(digest):
+        await anyio.to_thread.run_sync(state.last_use.write, runtime.engine, token.id, now)
     return Caller(
-        token_id=row.id,
-        tenant_id=row.tenant_id,
-        scopes=frozenset(row.scopes),
-        stores=None if row.stores is None else tuple(row.stores),
+        token_id=token.id, tenant_id=token.tenant_id, scopes=token.scopes, stores=token.stores
     )
+
+
+def _load_and_take(
+    runtime: Runtime, state: PartnerState, digest: str, now: datetime
+) -> tuple[TokenRow, Quota]:
+    token = _checked(runtime.tokens.load(runtime.engine, digest), digest, now)
+    return token, _take(runtime, state, token, digest)
+
+
+def _take(runtime: Runtime, state: PartnerState, token: TokenRow, digest: str) -> Quota:
+    """The rate-limit claim; a token removed since its row was read is unknown (401)."""
+    try:
+        return state.limiter.take(token.id)
+    except TokenGone:
+        runtime.tokens.forget(digest)
+        raise PARTNER.refused("the API token is not known to this runtime") from None
 
 
 def require_scope(scope: str) -> Callable[[Caller], Awaitable[Caller]]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, case
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from starlette.types import Message, Receive, Scope, Send
 
 from hubops.runtime.db import writing
@@ -81,6 +82,10 @@ class Quota:
 HOLD_SECONDS = 1.0
 
 
+class TokenGone(Exception):
+    """The token's row was removed since the caller read it: there is nothing to count."""
+
+
 @dataclass
 class _Hand:
     """Requests this process claimed from a token's shared allowance and has not spent yet."""
@@ -119,18 +124,28 @@ class Limiter:
         self._hands: dict[int, _Hand] = {}
         self._lock = threading.Lock()
 
-    def take(self, token_id: int) -> Quota:
+    def in_hand(self, token_id: int) -> Quota | None:
+        """A request spent from this process's hand (no I/O), or None: `take` must claim."""
         with self._lock:
             hand = self._hands.get(token_id)
             if hand is not None and hand.left > 0 and time.monotonic() < hand.until:
                 hand.left -= 1
                 return self._quota(hand.tat, time.time(), 0, hand.left)
+        return None
+
+    def take(self, token_id: int) -> Quota:
+        spent = self.in_hand(token_id)
+        if spent is not None:
+            return spent
         interval = 1.0 / self.limit.per_second
-        with writing(self.engine) as conn:
-            # Read the clock once the write lock is held: a request that queued behind
-            # others must not count as arriving before the ones that went first.
-            now = time.time()
-            tat, granted = conn.execute(self._claim(token_id, now, interval)).one()
+        try:
+            with writing(self.engine) as conn:
+                # Read the clock once the write lock is held: a request that queued behind
+                # others must not count as arriving before the ones that went first.
+                now = time.time()
+                tat, granted = conn.execute(self._claim(token_id, now, interval)).one()
+        except IntegrityError:  # the foreign key: an apply removed the token meanwhile
+            raise TokenGone(token_id) from None
         tat, granted = float(tat), int(granted)
         if granted == 0:
             # Turned away only while the token is ahead of now, so the wait is positive.
