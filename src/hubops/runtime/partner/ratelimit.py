@@ -123,6 +123,7 @@ class Limiter:
         self._upsert = _insert_for(engine.dialect.name)
         self._hands: dict[int, _Hand] = {}
         self._lock = threading.Lock()
+        self._claiming: dict[int, threading.Lock] = {}
 
     def in_hand(self, token_id: int) -> Quota | None:
         """A request spent from this process's hand (no I/O), or None: `take` must claim."""
@@ -137,6 +138,18 @@ class Limiter:
         spent = self.in_hand(token_id)
         if spent is not None:
             return spent
+        # One claim per token at a time in this process: when a hand runs out under
+        # load, every waiting request would otherwise claim a chunk of its own, each a
+        # write that queues on SQLite's writer (a stall of all of them once a second).
+        with self._claim_lock(token_id):
+            spent = self.in_hand(token_id)  # the claim the wait was for
+            return spent if spent is not None else self._claim_now(token_id)
+
+    def _claim_lock(self, token_id: int) -> threading.Lock:
+        with self._lock:
+            return self._claiming.setdefault(token_id, threading.Lock())
+
+    def _claim_now(self, token_id: int) -> Quota:
         interval = 1.0 / self.limit.per_second
         try:
             with writing(self.engine) as conn:
@@ -172,6 +185,7 @@ class Limiter:
         now = time.monotonic()
         for key in [k for k, hand in self._hands.items() if hand.until <= now]:
             del self._hands[key]
+            self._claiming.pop(key, None)
 
     def _claim(self, token_id: int, now: float, interval: float) -> Any:
         """The one statement of a claim: `chunk` requests if they fit, else one, else none."""
