@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from hubops.runtime.partner.models import Order, OrderPage
 from partner_env import Tenant, assert_error, db_rows
 from runtime_server import Server
 
@@ -201,3 +202,30 @@ def test_oversized_bodies_are_413(tenant: Tenant) -> None:
             headers={"Content-Type": "application/json"},
         )
     assert_error(huge, 413, "payload_too_large")
+
+
+def test_a_page_is_written_exactly_as_its_orders_are_read_one_by_one(tenant: Tenant) -> None:
+    """The list is answered straight from the rows; each order in it, byte for byte, is
+    what reading that order alone (through its model) answers, and the page is what
+    pydantic writes for the same `OrderPage`."""
+    tenant.order("s-001", retailer=None)
+    tenant.order(
+        "s-002",
+        items=[
+            {"sku": "B1", "name": "Crème brûlée «x»", "quantity": 3, "unitPrice": "1.125"},
+            {"sku": "C2", "name": "Cola", "quantity": 1, "unitPrice": "2.50"},
+        ],
+    )
+    with tenant.partner(tenant.token()) as partner:
+        listed = partner.get("/v1/orders", params={"limit": 1})
+        rest = partner.get("/v1/orders", params={"cursor": listed.json()["nextCursor"]})
+        for page in (listed, rest):
+            assert page.headers["content-type"] == "application/json"
+            assert page.content == OrderPage.model_validate(page.json()).model_dump_json().encode()
+            for order in page.json()["items"]:
+                alone = partner.get(f"/v1/orders/{order['id']}")
+                assert alone.status_code == 200
+                shown = Order.model_validate_json(alone.content).model_dump_json()
+                assert alone.content == shown.encode()
+                assert page.content.count(alone.content) == 1
+    assert "Crème brûlée «x»".encode() in rest.content + listed.content

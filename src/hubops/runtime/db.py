@@ -25,6 +25,7 @@ from hubops.runtime.settings import RuntimeConfigError, sqlite_file
 
 BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT = 10  # seconds; a URL's own ?connect_timeout= wins
+SQLITE_POOL_SIZE = 20
 _WRITE = "hubops_write"
 _WRITE_LOCKS: dict[int, threading.RLock] = {}
 
@@ -77,7 +78,10 @@ def make_engine(db_url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         hide_parameters=True,
-        pool_size=10,
+        # Kept open for as many requests as run at once under load: a connection over
+        # the pool's size is closed when it comes back, and opening one (WAL, pragmas)
+        # cost more than the query it was opened for.
+        pool_size=SQLITE_POOL_SIZE,
         max_overflow=20,
     )
     event.listen(engine, "connect", _sqlite_connect)

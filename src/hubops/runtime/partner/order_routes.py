@@ -59,7 +59,8 @@ def list_orders(
         raise BadRequest("to is before from", {"parameter": "to"})
     window = replace(asked, since=max(since, start))
     keyset = cursors.time_keyset(paging.cursor)
-    return answers.json(orders.list_orders(runtime.engine, caller, window, paging.limit, keyset))
+    page = orders.list_orders(runtime.engine, caller, window, paging.limit, keyset)
+    return answers.raw_json(page)
 
 
 @router.get("/{order_id}", response_model=Order, responses=errors(404), operation_id="getOrder")
