@@ -1,9 +1,10 @@
 """Each replica keeps token rows for at most TOKEN_CACHE_SECONDS; revocation still holds.
 
-Two `hubops serve` processes on one SQLite file: a token removed or narrowed through
-one replica is refused by that replica on its next request, and by the other no later
-than TOKEN_CACHE_SECONDS after the apply answered; an expired token is refused at
-once by both, however recently either read its row.
+Two `hubops serve` processes on one database (SQLite, or PostgreSQL in the suite's
+second run): a token removed or narrowed through one replica is refused by that
+replica on its next request, and by the other no later than TOKEN_CACHE_SECONDS after
+the apply answered; an expired token is refused at once by both, however recently
+either read its row.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from databases import fresh_database
 from hubops.runtime.token_cache import TOKEN_CACHE_SECONDS
 from partner_env import Tenant, assert_error
 from runtime_server import Server
@@ -26,15 +28,15 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server,
     root = tmp_path_factory.mktemp("token-cache")
     env = {"HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
     started: list[Server] = []
-    try:
-        for replica in ("a", "b"):
-            (root / replica).mkdir()
-            url = f"sqlite:///{root / 'state.db'}"
-            started.append(Server(workdir=root / replica, db_url=url, extra_env=env).start())
-        yield started[0], started[1]
-    finally:
-        for server in started:
-            server.stop()
+    with fresh_database(root) as url:
+        try:
+            for replica in ("a", "b"):
+                (root / replica).mkdir()
+                started.append(Server(workdir=root / replica, db_url=url, extra_env=env).start())
+            yield started[0], started[1]
+        finally:
+            for server in started:
+                server.stop()
 
 
 def _refused_after(server: Server, token: str, path: str) -> list[tuple[float, int]]:
