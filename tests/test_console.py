@@ -9,12 +9,14 @@ into tests/artefacts/, and no page may show a secret value of the examples.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -35,8 +37,9 @@ from console_env import (
     start_server,
 )
 from databases import fresh_database
+from hubops import utc
 from runtime_server import CI_TOKEN, HUBOPS, Changes, Server, create, fingerprint_key, post
-from webhook_receiver import Receiver
+from webhook_receiver import Receiver, verify
 
 HTML_NAME = '<img src=x onerror="alert(1)"> Hooks & <b>Grill</b>'
 OWNER = "cook@hooks.example"
@@ -51,6 +54,7 @@ class Console:
     receiver: Receiver
     hooks: Changes
     hooks_revision: int
+    secret: str  # the kitchen webhook's signing secret
 
     @property
     def base(self) -> str:
@@ -70,15 +74,18 @@ def console(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailSink) -> It
             apply_examples(server)
             admin = server.client()
             hooks = Changes(tenant="hooks", key=fingerprint_key(admin))
+            kitchen = hooks.webhook("kitchen", url=receiver.url)
             changes = [
                 create("tenant/hooks", hooks.tenant_body(HTML_NAME)),
                 create("store/s-001", {"name": "Grill", "timezone": "UTC"}),
                 create(f"admin/{OWNER}", {"role": "owner"}),
-                {**hooks.webhook("kitchen", url=receiver.url), "action": "create"},
+                {**kitchen, "action": "create"},
             ]
             response = post(admin, "hooks", 0, changes)
             assert response.status_code == 200, response.text
-            yield Console(server, admin, mail_sink, receiver, hooks, response.json()["revision"])
+            revision = response.json()["revision"]
+            secret = kitchen["secrets"]["secret"]
+            yield Console(server, admin, mail_sink, receiver, hooks, revision, secret)
         finally:
             server.stop()
 
@@ -204,7 +211,100 @@ def test_the_delivery_log_and_redelivery(console: Console, page: Page) -> None:
     expect(page.locator(f'#deliveries tr[data-message="{message}"]')).to_have_count(2)
     log = console.admin.get("/admin/v1/tenants/hooks/webhooks/kitchen/deliveries").json()
     expect(page.locator("#deliveries tbody tr")).to_have_count(len(log["items"]))
+
+
+KITCHEN = "/console/tenants/hooks/webhooks/kitchen"
+DELIVERIES = "/admin/v1/tenants/hooks/webhooks/kitchen/deliveries"
+
+
+def _logged(console: Console, ready: object) -> list[dict[str, object]]:
+    """The kitchen's delivery log once `ready(items)` holds (the receiver has each request a
+    moment before the runtime records its attempt)."""
+    deadline = time.monotonic() + 10
+    while True:
+        items: list[dict[str, object]] = console.admin.get(DELIVERIES).json()["items"]
+        if ready(items) or time.monotonic() > deadline:  # type: ignore[operator]
+            return items
+        time.sleep(0.05)
+
+
+def _shown_time(value: object) -> str:
+    if value is None:
+        return "—"
+    return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def test_a_test_event_and_a_replay_from_the_webhook_page(console: Console, page: Page) -> None:
+    log_in_with_token(page, console.base, CI_TOKEN)
+    page.goto(console.base + KITCHEN)
+    before = len(console.receiver.received)
+    page.get_by_role("button", name="Send a test event").click()
+    expect(page.locator(".note")).to_contain_text("A test event is queued")
+    found = re.search(r"msg_[0-9a-f]{32}", page.locator(".note").inner_text())
+    assert found is not None
+    got = console.receiver.wait_for(before + 1)[-1]
+    assert got.headers["webhook-id"] == found.group(0)
+    assert json.loads(got.body)["type"] == "webhook.test"
+    assert verify(console.secret, got)
+
+    items = _logged(console, lambda i: any(a["messageId"] == found.group(0) for a in i))
+    sent = {str(a["messageId"]) for a in items}
+    assert found.group(0) in sent and len(sent) >= 2  # the order, and the test event
+    since = (utc.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.fill("input[name=since]", since)
+    page.select_option("select[name=only]", "failed")
+    page.get_by_role("button", name="Replay", exact=True).click()
+    expect(page.locator(".note")).to_have_text(
+        "0 messages are queued for delivery again, each with its webhook-id."
+    )  # every delivery succeeded
+    before = len(console.receiver.received)
+    page.fill("input[name=since]", since)
+    page.select_option("select[name=only]", "all")
+    page.get_by_role("button", name="Replay", exact=True).click()
+    expect(page.locator(".note")).to_have_text(
+        f"{len(sent)} messages are queued for delivery again, each with its webhook-id."
+    )
+    again = console.receiver.wait_for(before + len(sent))[before:]
+    assert sorted(r.headers["webhook-id"] for r in again) == sorted(sent)
+    assert all(verify(console.secret, r) for r in again)
+
+    _logged(console, lambda i: len(i) == len(items) + len(sent))
+    page.goto(console.base + KITCHEN)
+    health = console.live("hooks")["state"]["webhook/kitchen"]["health"]  # type: ignore[index]
+    expect(page.locator("#health .success-rate")).to_have_text(
+        f"{health['successRate24h'] * 100:.0f}%"
+    )
+    expect(page.locator("#health .last-success")).to_have_text(_shown_time(health["lastSuccessAt"]))
+    expect(page.locator("#health .last-failure")).to_have_text(_shown_time(health["lastFailureAt"]))
+    expect(page.locator("#health .failing-since")).to_have_text(_shown_time(health["failingSince"]))
+    expect(page.locator("#health .last-error")).to_have_text(health["lastError"] or "—")
+    page.fill("input[name=since]", since)
     shoot(page, "webhook")
+
+
+def test_a_replay_with_a_time_the_console_cannot_read_is_refused_on_the_page(
+    console: Console, page: Page
+) -> None:
+    log_in_with_token(page, console.base, CI_TOKEN)
+    page.goto(console.base + KITCHEN)
+    csrf = page.locator("header input[name=csrf]").get_attribute("value") or ""
+    count = len(_logged(console, lambda _: True))
+    for since in ["<script>alert(1)</script>", "2026-13-45T99:00", "", "9" * 5000]:
+        answer = page.request.post(
+            console.base + KITCHEN + "/replay", form={"csrf": csrf, "since": since, "only": "all"}
+        )
+        assert answer.status == 422
+        text = answer.text()
+        assert "Nothing was replayed: give the time as a date and time in UTC." in text
+        assert "Traceback" not in text and "alert(1)" not in text and "99:00" not in text
+    odd = page.request.post(
+        console.base + KITCHEN + "/replay",
+        form={"csrf": csrf, "since": "2026-01-01T00:00", "only": "<b>some</b>"},
+    )
+    assert odd.status == 422 and "choose the failed messages or all" in odd.text()
+    assert "<b>some</b>" not in odd.text()
+    time.sleep(0.3)
+    assert len(_logged(console, lambda _: True)) == count
 
 
 def test_a_manual_upload_and_its_error_file(console: Console, page: Page, tmp_path: Path) -> None:
@@ -242,6 +342,11 @@ def test_a_viewer_has_no_buttons_and_a_forged_post_is_refused(console: Console, 
     url = f"{console.base}/console/tenants/hooks/webhooks/kitchen/redeliver"
     refused = page.request.post(url, form={"csrf": csrf or "", "message": "m"})
     assert refused.status == 403  # the viewer's own token, but no buttons for viewers
+    before = len(console.receiver.received)
+    for button, form in [("test", {}), ("replay", {"since": "2026-01-01T00:00", "only": "all"})]:
+        url = f"{console.base}{KITCHEN}/{button}"
+        assert page.request.post(url, form={"csrf": csrf or "", **form}).status == 403
+    assert len(console.receiver.received) == before
     shoot(page, "viewer-users")
 
 
@@ -251,9 +356,17 @@ def test_posts_without_the_csrf_token_are_refused(console: Console, page: Page) 
     before = console.sink.count(OWNER)
     for form in ({"email": OWNER}, {"email": OWNER, "csrf": "forged"}):
         assert page.request.post(url, form=form).status == 403
+    received = len(console.receiver.received)
+    for button in ("test", "replay"):
+        url = f"{console.base}{KITCHEN}/{button}"
+        for forged in ({}, {"csrf": "forged"}):
+            form = {**forged, "since": "2026-01-01T00:00", "only": "all"}
+            assert page.request.post(url, form=form).status == 403
     login = page.request.post(f"{console.base}/console/login", form={"token": CI_TOKEN})
     assert login.status == 403
     assert console.sink.count(OWNER) == before
+    time.sleep(0.3)
+    assert len(console.receiver.received) == received
 
 
 def test_wrong_tokens_and_passwords_are_refused(console: Console, page: Page) -> None:
@@ -301,6 +414,9 @@ def test_an_invitation_sets_a_password_and_the_owner_sees_only_its_tenant(
     expect(page.locator(f'tr[data-email="{OWNER}"] .status')).to_have_text("active")
     expect(page.get_by_role("button", name="Send a new invitation")).to_have_count(1)
     shoot(page, "users")
+    page.goto(console.base + KITCHEN)
+    for button in ("Send a test event", "Replay", "Redeliver"):
+        expect(page.get_by_role("button", name=button, exact=True).first).to_be_visible()
 
 
 def test_a_fresh_invitation_ends_the_old_link(console: Console, page: Page) -> None:

@@ -37,8 +37,8 @@ KINDS = (
 )
 CONNECTIONS_ADDRESS = "connections/default"
 # Informational fields the runtime adds to live bodies as it reads them (a webhook's endpoint
-# health): never managed, never part of a plan.
-COMPUTED_FIELDS = ("health",)
+# health, an admin's invitation status): never managed, never part of a plan.
+COMPUTED_FIELDS: dict[str, tuple[str, ...]] = {"webhook": ("health",), "admin": ("status",)}
 # Where each kind's secrets sit in its body (field names holding markers).
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {"token": ("value",), "webhook": ("secret",)}
 

@@ -5,7 +5,7 @@ desired side does not name are unmanaged and ignored (the runtime may add
 informational fields); inside a field, mappings are compared key by key in
 both directions, and lists and sensitive markers as whole values. The
 fields the runtime computes as it reads (`state.COMPUTED_FIELDS`, e.g. a
-webhook's `health`) are left out of a change's `before`: they move without
+webhook's `health`, an admin's `status`) are left out of a change's `before`: they move without
 a revision, and a saved plan must still match a fresh one.
 """
 
@@ -49,8 +49,9 @@ def diff_body(before: Body, after: Body) -> tuple[FieldChange, ...]:
     return tuple(out)
 
 
-def _stored(body: Body) -> Body:
-    return {k: v for k, v in body.items() if k not in COMPUTED_FIELDS}
+def _stored(address: str, body: Body) -> Body:
+    computed = COMPUTED_FIELDS.get(parse_address(address)[0], ())
+    return {k: v for k, v in body.items() if k not in computed}
 
 
 def diff_states(desired: State, live: State) -> list[ResourceChange]:
@@ -59,10 +60,12 @@ def diff_states(desired: State, live: State) -> list[ResourceChange]:
         if address not in live:
             changes.append(ResourceChange(address, "create", after=desired[address]))
         elif address not in desired:
-            changes.append(ResourceChange(address, "delete", before=_stored(live[address])))
+            changes.append(
+                ResourceChange(address, "delete", before=_stored(address, live[address]))
+            )
         else:
             fields = diff_body(live[address], desired[address])
             if fields:
-                before = _stored(live[address])
+                before = _stored(address, live[address])
                 changes.append(ResourceChange(address, "update", before, desired[address], fields))
     return changes

@@ -1,5 +1,6 @@
 """The console's pages (GET) and buttons (POST): thin, each one read of `views` or one call
-into an existing runtime function (redelivery, manual catalog upload, a fresh invitation)."""
+into an existing runtime function (manual catalog upload, a fresh invitation). The webhook
+page and its buttons live in `webhook_pages`."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from hubops.runtime.console.access import NotShown, TenantDep, ViewerDep, check_
 from hubops.runtime.console.render import PREFIX, page
 from hubops.runtime.context import RuntimeDep
 from hubops.runtime.errors import NotFound
-from hubops.runtime.webhooks import deliveries
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 LOG_LIMIT = 100
@@ -39,7 +39,6 @@ def _back(path: str, note: str) -> RedirectResponse:
 
 def _note(request: Request) -> str | None:
     notes = {
-        "redelivered": "The message is queued for delivery again.",
         "uploaded": "The file was received; it is processed in the background.",
         "invited": "A fresh invitation is on its way; the old link no longer works.",
     }
@@ -61,42 +60,6 @@ def tenant_page(
     if shown is None:
         raise NotShown()
     return page(request, "tenant.html", viewer=viewer, access=access, t=shown)
-
-
-@router.get("/tenants/{tenant}/webhooks/{name}", response_class=HTMLResponse)
-def webhook_page(
-    request: Request, name: str, runtime: RuntimeDep, viewer: ViewerDep, access: TenantDep
-) -> Response:
-    if not views.webhook_exists(runtime.engine, access.tenant_id, name):
-        raise NotShown()
-    keyset = cursors.number_keyset("att", None)
-    rows, _ = deliveries.attempt_log(runtime.engine, access.tenant_id, name, keyset, LOG_LIMIT)
-    return page(
-        request,
-        "webhook.html",
-        viewer=viewer,
-        access=access,
-        name=name,
-        rows=rows,
-        note=_note(request),
-    )
-
-
-@router.post("/tenants/{tenant}/webhooks/{name}/redeliver")
-def redeliver(
-    name: str,
-    runtime: RuntimeDep,
-    viewer: ViewerDep,
-    access: TenantDep,
-    message: Field,
-    csrf: OptionalField = None,
-) -> Response:
-    check_post(viewer, access, csrf)
-    if not views.webhook_exists(runtime.engine, access.tenant_id, name):
-        raise NotShown()
-    if not deliveries.redeliver(runtime.engine, access.tenant_id, name, message, utc.now()):
-        raise NotShown()
-    return _back(f"{PREFIX}/tenants/{access.name}/webhooks/{name}", "redelivered")
 
 
 @router.get("/tenants/{tenant}/uploads", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hubops.runtime.console import catalog, login_routes, pages, users
+from hubops.runtime.console import catalog, login_routes, pages, users, webhook_pages
 from hubops.runtime.console.access import LoginRequired, NotShown, Refused
 from hubops.runtime.console.render import PREFIX, STATIC, SecurityHeaders, page
 from hubops.runtime.settings import RuntimeSettings
@@ -22,6 +22,7 @@ def install(app: FastAPI, settings: RuntimeSettings) -> None:
     users.dummy_hash()  # ready before the first login, so an unknown e-mail is as slow
     app.include_router(login_routes.router)
     app.include_router(pages.router)
+    app.include_router(webhook_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(LoginRequired)

@@ -76,6 +76,7 @@ class Health:
     last_success_at: datetime | None
     last_failure_at: datetime | None
     last_error: str | None
+    failing_since: datetime | None
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,16 @@ def health(conn: Connection, tid: int, webhook: str, now: datetime) -> Health:
         last_success_at=found.last_success_at,
         last_failure_at=found.last_failure_at,
         last_error=found.last_error,
+        failing_since=found.failing_since,
     )
+
+
+def webhook_health(engine: Engine, tid: int, name: str, now: datetime) -> Health | None:
+    """The webhook page's health figures; None when the tenant has no such webhook."""
+    with reading(engine) as conn:
+        if f"webhook/{name}" not in store.load_state(conn, tid):
+            return None
+        return health(conn, tid, name, now)
 
 
 def tenant_page(

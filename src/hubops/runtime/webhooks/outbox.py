@@ -29,9 +29,22 @@ from hubops.manifest.models import EVENT_TYPES, ORDER_EVENTS
 from hubops.runtime.tables import resources, webhook_deliveries, webhook_messages
 from hubops.utc import format_utc, now
 
+MESSAGE_ID_PREFIX = "msg_"
+MESSAGE_ID_HEX = 32
+
 
 def new_message_id() -> str:
-    return "msg_" + secrets.token_hex(16)
+    return MESSAGE_ID_PREFIX + secrets.token_hex(MESSAGE_ID_HEX // 2)
+
+
+def is_message_id(text: str) -> bool:
+    """Whether `text` has the shape `new_message_id` gives (not whether it exists)."""
+    tail = text.removeprefix(MESSAGE_ID_PREFIX)
+    return (
+        text.startswith(MESSAGE_ID_PREFIX)
+        and len(tail) == MESSAGE_ID_HEX
+        and all(c in "0123456789abcdef" for c in tail)
+    )
 
 
 def message_body(event_type: str, data: dict[str, Any], at: datetime) -> str:
