@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 
 from console_env import MailSink
 from hubops import utc
+from hubops.plan.diff import diff_states
 from hubops.runtime.app import create_app
 from hubops.runtime.console import sessions
 from hubops.runtime.settings import RuntimeSettings, sqlite_url
@@ -73,6 +74,7 @@ async def _flow(client: httpx.AsyncClient, sink: MailSink) -> None:
     assert applied.status_code == 200, applied.text
     live = (await client.get("/admin/v1/tenants/acme", headers=admin)).json()
     assert live["state"][f"admin/{EMAIL}"] == {"role": "owner", "status": "pending"}
+    pending = live["state"]
 
     link = sink.link(EMAIL, after=sent).removeprefix("http://runtime")
     form = await client.get(link)
@@ -82,6 +84,7 @@ async def _flow(client: httpx.AsyncClient, sink: MailSink) -> None:
     assert "Your password is set" in done.text
     live = (await client.get("/admin/v1/tenants/acme", headers=admin)).json()
     assert live["state"][f"admin/{EMAIL}"]["status"] == "active"
+    _status_is_never_drift(pending, live["state"])
 
     login = await client.get("/console/login")
     answer = await client.post(
@@ -105,6 +108,19 @@ async def _flow(client: httpx.AsyncClient, sink: MailSink) -> None:
         data={"csrf": _form_csrf(login), "email": EMAIL, "password": PASSWORD},
     )
     assert refused.status_code == 401
+
+
+def _status_is_never_drift(pending: dict[str, Any], active: dict[str, Any]) -> None:
+    """pending -> active is no change for a plan, and a plan made while the admin was
+    pending (its `before` bodies) still matches one made after."""
+    desired = {a: {k: v for k, v in b.items() if k != "status"} for a, b in pending.items()}
+    assert diff_states(desired, pending) == [] and diff_states(desired, active) == []
+    desired[f"admin/{EMAIL}"] = {"role": "admin"}
+    (then,) = diff_states(desired, pending)
+    (now,) = diff_states(desired, active)
+    assert then == now and then.before == {"role": "owner"}
+    del desired[f"admin/{EMAIL}"]
+    assert diff_states(desired, pending) == diff_states(desired, active)
 
 
 def test_invitation_login_and_removal_on_each_database(db_url: str, mail_sink: MailSink) -> None:
