@@ -498,6 +498,37 @@ def _plan_report(console: Console) -> None:
     assert "Reported 3 tenant(s) to the runtime." in done.stderr
 
 
+def _plan(console: Console, tenant: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUBOPS_ADMIN_TOKEN": CI_TOKEN, "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
+    args = ["examples/tenants", "--tenant", tenant, "--detailed-exitcode"]
+    return subprocess.run(
+        [HUBOPS, "plan", *args, "--runtime", console.base],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_an_admin_turning_active_is_no_drift_for_plan(console: Console, page: Page) -> None:
+    email = "giulia@bella-pizza.example"
+    state = console.live("bella-pizza")["state"]
+    assert isinstance(state, dict) and state[f"admin/{email}"]["status"] == "pending"
+    pending = _plan(console, "bella-pizza")
+    assert pending.returncode == 0, pending.stdout + pending.stderr
+    page.goto(console.sink.link(email))
+    page.fill("input[name=password]", "a long enough password")
+    page.fill("input[name=confirm]", "a long enough password")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("main")).to_contain_text("Your password is set")
+    state = console.live("bella-pizza")["state"]
+    assert isinstance(state, dict) and state[f"admin/{email}"]["status"] == "active"
+    active = _plan(console, "bella-pizza")
+    assert active.returncode == 0, active.stdout + active.stderr
+    assert active.stdout == pending.stdout and "status" not in active.stdout
+
+
 def test_plan_report_shows_drift_on_the_tenants_page(console: Console, page: Page) -> None:
     """Last in the module: it changes an example tenant behind git's back."""
     _plan_report(console)
