@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,21 @@ class Server:
     def client(self, token: str | None = CI_TOKEN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+@contextmanager
+def two_replicas(folder: Path, db_url: str, env: dict[str, str]) -> Iterator[tuple[Server, Server]]:
+    """Two `hubops serve` processes on one database (workdirs `folder/a` and `folder/b`),
+    stopped on the way out: one service behind a load balancer, as tests see it."""
+    started: list[Server] = []
+    try:
+        for replica in ("a", "b"):
+            (folder / replica).mkdir()
+            started.append(Server(workdir=folder / replica, db_url=db_url, extra_env=env).start())
+        yield started[0], started[1]
+    finally:
+        for server in started:
+            server.stop()
 
 
 def fingerprint_key(client: httpx.Client) -> bytes:

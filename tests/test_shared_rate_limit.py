@@ -17,7 +17,7 @@ import pytest
 
 from databases import pg_database
 from partner_env import Tenant, assert_error
-from runtime_server import Server
+from runtime_server import Server, two_replicas
 
 BURST = 10
 
@@ -29,23 +29,11 @@ def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[S
             url = f"sqlite:///{tmp_path / 'state.db'}"
         else:
             url = stack.enter_context(pg_database())
-        yield from _two_servers(tmp_path, url)
-
-
-def _two_servers(tmp_path: Path, url: str) -> Iterator[tuple[Server, Server]]:
-    env = {
-        "HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "HUBOPS_RATE_LIMIT": f"0.05,{BURST}",  # one request back every 20 s: none during the test
-    }
-    started: list[Server] = []
-    try:
-        for replica in ("a", "b"):
-            (tmp_path / replica).mkdir()
-            started.append(Server(workdir=tmp_path / replica, db_url=url, extra_env=env).start())
-        yield started[0], started[1]
-    finally:
-        for server in started:
-            server.stop()
+        env = {
+            "HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "HUBOPS_RATE_LIMIT": f"0.05,{BURST}",  # one request back every 20 s: none during the test
+        }
+        yield stack.enter_context(two_replicas(tmp_path, url, env))
 
 
 def test_two_replicas_count_one_allowance(replicas: tuple[Server, Server]) -> None:

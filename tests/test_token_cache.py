@@ -20,23 +20,15 @@ import pytest
 from databases import fresh_database
 from hubops.runtime.token_cache import TOKEN_CACHE_SECONDS
 from partner_env import Tenant, assert_error
-from runtime_server import Server
+from runtime_server import Server, two_replicas
 
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     root = tmp_path_factory.mktemp("token-cache")
     env = {"HUBOPS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
-    started: list[Server] = []
-    with fresh_database(root) as url:
-        try:
-            for replica in ("a", "b"):
-                (root / replica).mkdir()
-                started.append(Server(workdir=root / replica, db_url=url, extra_env=env).start())
-            yield started[0], started[1]
-        finally:
-            for server in started:
-                server.stop()
+    with fresh_database(root) as url, two_replicas(root, url, env) as pair:
+        yield pair
 
 
 def _refused_after(server: Server, token: str, path: str) -> list[tuple[float, int]]:
