@@ -242,6 +242,7 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("response", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_age", "token_id", "created_at"),  # the daily sweep per token
 )
 
 # A store's catalog is the rows of its current generation (`catalog_generations`; 0 when

@@ -1,7 +1,7 @@
 """The delivery worker: an asyncio task in the runtime process that works off the outbox.
 
-It polls for due deliveries (so the first attempt follows an event well
-within a second), sends each as a Standard Webhooks request to the checked,
+It polls for due deliveries (so the first attempt follows an event within
+a tenth of a second), sends each as a Standard Webhooks request to the checked,
 pinned address, and records every attempt. Only a 2xx is success;
 redirects are not followed; a 429/503 `Retry-After` is honoured; a 410
 switches the webhook off. Other failures retry on the configured schedule
@@ -9,9 +9,10 @@ with jitter, and when it is exhausted the delivery is marked failed and
 kept for redelivery; after each, `autodisable` decides whether the endpoint
 has failed long enough to be switched off. Database work runs in threads; sending is async.
 
-The worker takes its `httpx.AsyncClient` and its `Resolver` (by default the
-client below and the system's resolver), so the rules are tested in-process
-with `httpx.MockTransport` and names that resolve as a test says. The rules
+The worker takes its `httpx.AsyncClient` and its `Resolver` (by default a
+keep-alive client per endpoint, `clients.EndpointClients`, and the system's
+resolver), so the rules are tested in-process with `httpx.MockTransport` and
+names that resolve as a test says. The rules
 do not depend on the client given: redirects are never followed and every
 request carries the worker's own timeout. An unexpected error is logged by
 its type and place only (`errors.exception_summary`): a database error's
@@ -39,6 +40,7 @@ from hubops.runtime.errors import exception_summary
 from hubops.runtime.metrics import AttemptOutcome
 from hubops.runtime.settings import RuntimeConfigError
 from hubops.runtime.webhooks import autodisable, deliveries
+from hubops.runtime.webhooks.clients import EndpointClients
 from hubops.runtime.webhooks.signing import signature_header
 from hubops.runtime.webhooks.targets import (
     Resolver,
@@ -51,7 +53,9 @@ log = logging.getLogger("hubops.webhooks")
 
 SCHEDULE_ENV = "HUBOPS_WEBHOOK_RETRY_SCHEDULE"
 DEFAULT_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
-POLL_SECONDS = 0.2
+# Idle, a poll every 50 ms: an event another replica queued, or one whose retry is due, is
+# picked up within that (a poll that finds nothing is one short indexed query).
+POLL_SECONDS = 0.05
 BUSY_POLL_SECONDS = 0.02
 BATCH = 100
 PARALLEL_SENDS = 16
@@ -126,15 +130,16 @@ def _retry_after(response: httpx.Response, now: datetime) -> float | None:
 
 
 def webhook_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
-    """The client a served runtime sends webhooks with."""
-    # No pooled connections: a pooled TLS connection is matched by IP and port only,
-    # so a second webhook host on the same address would skip its certificate check.
-    # No proxies from the environment either: they would bypass the pinned address.
+    """A client for one endpoint identity (see `clients.EndpointClients`): its pool keeps
+    connections to that endpoint alive between deliveries."""
+    # No proxies from the environment: they would bypass the pinned address.
     return httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_keepalive_connections=0),
+        limits=httpx.Limits(
+            max_connections=PARALLEL_SENDS, max_keepalive_connections=4, keepalive_expiry=30
+        ),
         headers={"user-agent": f"hubops-webhooks/{__version__}"},
     )
 
@@ -158,7 +163,8 @@ class DeliveryWorker:
         allow_loopback: bool | None = None,
         disable_after: float | None = None,
     ) -> None:
-        """`http` and `resolver` are the seams (defaults: `webhook_client`, the system's);
+        """`http` and `resolver` are the seams (defaults: a `webhook_client` per endpoint, the
+        system's resolver);
         `disable_after` defaults to HUBOPS_WEBHOOK_DISABLE_AFTER."""
         self.runtime = runtime
         self.schedule = schedule
@@ -173,9 +179,10 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(PARALLEL_SENDS)
         self._timeout = timeout
         self._deadline = timeout.read or DEFAULT_TIMEOUT
-        self._owns_http = http is None
-        self._http = http if http is not None else webhook_client(timeout)
+        self._http = http  # the one client for every endpoint, when a test gives it
+        self._clients = EndpointClients(lambda: webhook_client(timeout))
         self._resolver = resolver
+        self._signing = deliveries.SigningCache()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
@@ -202,8 +209,7 @@ class DeliveryWorker:
                 log.info("webhook worker stopped; %d deliveries handed back", released)
             except Exception as exc:  # their leases end on their own
                 log.error("handing deliveries back failed: %s", exception_summary(exc))
-        if self._owns_http:
-            await self._http.aclose()
+        await self._clients.aclose()
 
     async def deliver_due(self) -> int:
         """Attempt every delivery due now and wait for them; how many were attempted."""
@@ -215,7 +221,14 @@ class DeliveryWorker:
         """Claim due deliveries no attempt of this worker holds, and start sending them."""
         engine, keys = self.runtime.engine, self.runtime.keys
         jobs = await asyncio.to_thread(
-            deliveries.claim_due, engine, utc.now(), self._lease, keys, BATCH, set(self._busy)
+            deliveries.claim_due,
+            engine,
+            utc.now(),
+            self._lease,
+            keys,
+            BATCH,
+            set(self._busy),
+            self._signing,
         )
         self._busy.update(job.delivery_id for job in jobs)
         tasks = []
@@ -323,7 +336,8 @@ class DeliveryWorker:
             # One deadline for the whole attempt: a per-read timeout alone lets an endpoint
             # that trickles bytes hold a delivery slot indefinitely.
             async with asyncio.timeout(self._deadline):
-                request = self._http.build_request(
+                http = self._http or self._clients.get(target)
+                request = http.build_request(
                     "POST",
                     target.url,
                     content=job.body,
@@ -331,7 +345,7 @@ class DeliveryWorker:
                     extensions=extensions,
                     timeout=self._timeout,
                 )
-                response = await self._http.send(request, stream=True, follow_redirects=False)
+                response = await http.send(request, stream=True, follow_redirects=False)
                 try:
                     async for chunk in response.aiter_raw():
                         excerpt += chunk
