@@ -10,7 +10,7 @@ each with wrk over `--connections` keep-alive connections:
 * both again paced at half the rate the Partner API reached (p99 there);
 * `GET /v1/promotions?limit=1`: the token check (hash lookup, rate limit,
   scope) with an empty answer, i.e. what every Partner API request pays;
-* webhooks: status change -> signed webhook received on 127.0.0.1 at a
+* webhooks: an event -> its signed webhook received on 127.0.0.1 at a
   steady rate, next to a plain POST of the same size to the same receiver.
 
     python bench/partner_api.py [--orders 100000] [--seconds 10] [--connections 16]
@@ -104,19 +104,28 @@ def _wait_up(served: Served, path: str, log: Path) -> Served:
     raise RuntimeError(f"server did not come up: {log.read_text(errors='replace')[-2000:]}")
 
 
-def start_runtime(work: Path, admin_token: str) -> Served:
+def start_runtime(
+    work: Path,
+    admin_token: str,
+    db_url: str | None = None,
+    env: dict[str, str] | None = None,
+    name: str = "serve",
+) -> Served:
+    """`hubops serve` on `db_url` (default: `work/state.db`), its log in `work/NAME.log`."""
     port = _free_port()
-    log = work / "serve.log"
-    env = {
+    log = work / f"{name}.log"
+    environment = {
         **{k: v for k, v in os.environ.items() if k != "HUBOPS_MASTER_KEY"},
         "HUBOPS_ADMIN_TOKEN": f"bench={admin_token}",
         "HUBOPS_RATE_LIMIT": "1000000,1000000",
         "HUBOPS_ALLOW_LOOPBACK_WEBHOOKS": "1",  # the latency receiver listens on 127.0.0.1
+        **(env or {}),
     }
+    database = db_url or f"sqlite:///{work / 'state.db'}"
     proc = subprocess.Popen(
-        [HUBOPS, "serve", "--db", f"sqlite:///{work / 'state.db'}", "--port", str(port)],
+        [HUBOPS, "serve", "--db", database, "--port", str(port)],
         cwd=work,
-        env=env,
+        env=environment,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -248,7 +257,13 @@ def measure(args: argparse.Namespace, work: Path) -> list[Figure]:
             if result.errors:
                 print(f"  note: {result.errors} non-2xx answers or socket errors", flush=True)
         hooks = webhook_latency.measure(
-            runtime.url, admin_token, token, "bench", args.events, args.rate
+            [runtime.url],
+            f"sqlite:///{work / 'state.db'}",
+            admin_token,
+            token,
+            "bench",
+            args.rate,
+            max(1, round(args.events / args.rate)),
         )
     finally:
         runtime.stop()
@@ -256,7 +271,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[Figure]:
     api = f"Partner API ({args.orders:,} orders, wrk -c{connections})"
     base_name = "FastAPI hello world"
     events = f"webhooks ({args.events} events at {args.rate:.0f}/s)"
-    direct = "plain POST to the receiver"
+    direct = "wrk POSTing to the receiver"
     return [
         Figure(
             api, "GET /v1/orders?limit=50", orders.per_second, "req/s", base_name, base.per_second
@@ -284,7 +299,7 @@ def measure(args: argparse.Namespace, work: Path) -> list[Figure]:
         ),
         Figure(
             events,
-            "status change -> received, p50",
+            "event -> received, p50",
             hooks.p50_ms,
             "ms",
             direct,
@@ -292,14 +307,14 @@ def measure(args: argparse.Namespace, work: Path) -> list[Figure]:
         ),
         Figure(
             events,
-            "status change -> received, p99",
+            "event -> received, p99",
             hooks.p99_ms,
             "ms",
             direct,
             hooks.direct_p99_ms,
         ),
         Figure(
-            events, "events received within 30 s", hooks.received, "", "events sent", hooks.sent
+            events, "events received within 30 s", hooks.received, "", "events accepted", hooks.sent
         ),
     ]
 

@@ -1,76 +1,122 @@
 """End-to-end webhook latency: an order's status change -> the signed webhook received.
 
-Used by bench/partner_api.py against a running `hubops serve` (which must
-admit loopback webhooks: HUBOPS_ALLOW_LOOPBACK_WEBHOOKS=1). It applies a
-webhook pointing at a receiver in this process on 127.0.0.1, creates orders,
-then moves them through the status machine at a steady rate (default 100
-events/s) and matches each received event to the moment its status change
-was sent. Bounded: a fixed number of events, then it stops.
+Used by bench/partner_api.py (one `hubops serve`) and bench/webhook_replicas.py
+(two on one database), against runtimes that admit loopback webhooks
+(HUBOPS_ALLOW_LOOPBACK_WEBHOOKS=1). It applies a webhook pointing at a receiver
+in this process on 127.0.0.1 and seeds orders through the runtime's own store
+function. Then `wrk` (Debian package `wrk`) moves them through the status
+machine at a steady rate, each runtime taking its share as behind a load
+balancer: a Lua script sends `POST /v1/orders/{id}/status` on a schedule of
+its own clock, so the rate holds whatever the answers' latency, and no Python
+client is what gets measured. Each status change carries an Idempotency-Key.
+
+Latency is from the event (its `updatedAt`, stamped by the runtime in the
+transaction that changed the status) to its first arrival at the receiver,
+both on this machine's wall clock. What was sent is what the database holds:
+every delivery queued for the webhook, so an event is lost only if the
+runtime accepted it and it never arrived. The baseline is wrk POSTing an
+event of the same size straight to the receiver at the same rate.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
-import threading
+import math
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime
+from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 
 from hubops.fingerprint import fingerprint, marker, tenant_key
+from hubops.runtime.db import make_engine, reading
+from hubops.runtime.lookups import tenant_id_or_404
+from hubops.runtime.partner.models import OrderIn, OrderItem
+from hubops.runtime.partner.orders import create_orders
+from hubops.runtime.tables import webhook_deliveries
 from hubops.state import secret_address
 from hubops.tokens import new_webhook_secret
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from receiver import Receiver
+from wrk import Wrk, parse_wrk
+
 STEPS = ("ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED")
-ITEM = {"sku": "B1", "name": "Burger", "quantity": 1, "unitPrice": "9.50"}
+WEBHOOK = "latency"
 
-
-class _Server(ThreadingHTTPServer):
-    # The default listen backlog (5) drops connections in bursts, and a dropped SYN is
-    # retried a second later: that, not hubops, would be the measured tail.
-    request_queue_size = 128
-    daemon_threads = True
-
-
-class _Receiver:
-    """Records when each (order, status) event arrived."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[tuple[str, str], float] = {}
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                now = time.perf_counter()
-                data = json.loads(body)["data"]
-                receiver.arrived.setdefault((data["id"], data["status"]), now)
-                self.send_response(204)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# The clock is CLOCK_MONOTONIC through LuaJIT's ffi; request number i of a wrk process is due
+# at start + i / rate, so a slow answer does not slow the schedule (there are enough
+# connections for the answers in flight). After the last status change it sends GET /healthz.
+SCHEDULE = """\
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct {{ long tv_sec; long tv_nsec; }} hb_timespec;
+           int clock_gettime(int, hb_timespec *); ]]
+local ts = ffi.new("hb_timespec")
+local function now()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
+end
+local orders = {{ {orders} }}
+local steps = {{ "ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED" }}
+local rate, first, last = {rate}, {first}, {last}
+local token = "{token}"
+local start = nil
+local i = first
+function delay()
+  if start == nil then start = now() end
+  local wait = (start + (i - first) / rate - now()) * 1000
+  if wait < 1 then return 0 end
+  return math.floor(wait)
+end
+function request()
+  local n = i
+  i = i + 1
+  if n >= last then
+    return wrk.format("GET", "/healthz")
+  end
+  local order = orders[(n % #orders) + 1]
+  local status = steps[math.floor(n / #orders) + 1]
+  local headers = {{
+    ["Authorization"] = "Bearer " .. token,
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = order .. "-" .. status,
+  }}
+  return wrk.format("POST", "/v1/orders/" .. order .. "/status", headers,
+                    '{{"status":"' .. status .. '"}}')
+end
+"""
+DIRECT = """\
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct {{ long tv_sec; long tv_nsec; }} hb_timespec;
+           int clock_gettime(int, hb_timespec *); ]]
+local ts = ffi.new("hb_timespec")
+local function now()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
+end
+local rate, start, i = {rate}, nil, 0
+function delay()
+  if start == nil then start = now() end
+  local wait = (start + i / rate - now()) * 1000
+  if wait < 1 then return 0 end
+  return math.floor(wait)
+end
+function request()
+  i = i + 1
+  return wrk.format("POST", "/hooks", {{ ["Content-Type"] = "application/json" }}, '{body}')
+end
+"""
 
 
 def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
@@ -79,7 +125,7 @@ def add_webhook(
     admin: httpx.Client,
     tenant: str,
     url: str,
-    name: str = "latency",
+    name: str = WEBHOOK,
     events: tuple[str, ...] = ("order.status_changed",),
 ) -> None:
     """Apply webhook `name` of `tenant`, pointing at `url`, with a fresh secret."""
@@ -104,113 +150,235 @@ def add_webhook(
     response.raise_for_status()
 
 
-async def _drive(
-    url: str, admin_token: str, token: str, tenant: str, events: int, rate: float
-) -> dict[tuple[str, str], float]:
-    # Enough orders that one order's next step comes at least half a second after its last.
-    orders_needed = max(-(-events // len(STEPS)), min(events, int(rate / 2) or 1))
-    admin_headers = {"Authorization": f"Bearer {admin_token}"}
-    sent: dict[tuple[str, str], float] = {}
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        orders = []
-        for number in range(orders_needed):
-            body = {"store": "s-001" if number % 2 else "s-002", "items": [ITEM]}
-            created = await client.post(
-                f"/admin/v1/tenants/{tenant}/orders", json=body, headers=admin_headers
+def seed_order_ids(db_url: str, tenant: str, count: int, batch: int = 2000) -> list[str]:
+    """`count` new orders of `tenant` through the runtime's store function; their ids."""
+    engine = make_engine(db_url)
+    try:
+        with reading(engine) as conn:
+            tenant_id = tenant_id_or_404(conn, tenant)
+        item = OrderItem(sku="B1", name="Burger", quantity=1, unitPrice="9.50")
+        made: list[str] = []
+        for start in range(0, count, batch):
+            bodies = [
+                OrderIn(store=f"s-00{1 + n % 2}", items=[item])
+                for n in range(start, min(count, start + batch))
+            ]
+            made += [order.id for order in create_orders(engine, tenant_id, bodies)]
+        return made
+    finally:
+        engine.dispose()
+
+
+def queued(db_url: str, webhook: str = WEBHOOK) -> int:
+    """Deliveries the runtimes queued for the webhook: every event they accepted."""
+    engine = make_engine(db_url)
+    try:
+        with reading(engine) as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(webhook_deliveries)
+                    .where(webhook_deliveries.c.webhook == webhook)
+                ).scalar_one()
             )
-            created.raise_for_status()
-            orders.append(created.json()["id"])
-        partner = {"Authorization": f"Bearer {token}"}
+    finally:
+        engine.dispose()
 
-        previous: dict[str, asyncio.Task[None]] = {}
 
-        async def change(order: str, status: str, after: asyncio.Task[None] | None) -> None:
-            if after is not None:
-                await after  # one order's steps stay in order even if the server lags
-            sent[(order, status)] = time.perf_counter()
-            response = await client.post(
-                f"/v1/orders/{order}/status", json={"status": status}, headers=partner
+class Schedule:
+    """One wrk process sending its share of the status changes to one runtime."""
+
+    def __init__(
+        self,
+        work: Path,
+        url: str,
+        token: str,
+        orders: list[str],
+        rate: float,
+        seconds: float,
+        first: int = 0,
+        name: str = "share",
+    ) -> None:
+        last = len(orders) * len(STEPS)
+        script = work / f"{name}.lua"
+        script.write_text(
+            SCHEDULE.format(
+                orders=", ".join(f'"{order}"' for order in orders),
+                rate=rate,
+                first=first,
+                last=min(last, first + math.ceil(rate * seconds)),
+                token=token,
             )
-            response.raise_for_status()
+        )
+        connections = max(4, math.ceil(rate / 25))  # an answer may take 40 ms before it lags
+        self.started = time.monotonic()
+        self.rate = rate
+        self.proc = subprocess.Popen(
+            [
+                *("wrk", "--latency", "-t", "1", "-c", str(connections), "--timeout", "30s"),
+                *("-d", f"{math.ceil(seconds)}s", "-s", str(script), url),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
-        tasks = []
-        began = time.perf_counter()
-        for index in range(events):
-            order = orders[index % len(orders)]
-            status = STEPS[index // len(orders)]
-            delay = began + index / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(change(order, status, previous.get(order)))
-            previous[order] = task
-            tasks.append(task)
-        await asyncio.gather(*tasks)
-    return sent
+    def sent_so_far(self) -> int:
+        return int((time.monotonic() - self.started) * self.rate)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def result(self) -> Wrk:
+        out, _ = self.proc.communicate(timeout=120)
+        return parse_wrk(out)
+
+
+def direct(work: Path, receiver: Receiver, rate: float, seconds: int) -> Wrk:
+    """The baseline: wrk POSTing an event-sized body straight to the receiver at `rate`."""
+    data = {
+        "id": "direct",
+        "store": "s-001",
+        "status": "PREPARING",
+        "items": [{"sku": "B1", "name": "Burger", "quantity": 1, "unitPrice": "9.50"}],
+        "total": "9.50",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "updatedAt": "2026-01-01T00:00:00Z",
+        "retailer": None,
+    }
+    body = httpx.Request("POST", "/", json={"type": "order.status_changed", "data": data})
+    script = work / "direct.lua"
+    script.write_text(DIRECT.format(rate=rate, body=body.read().decode()))
+    connections = max(4, math.ceil(rate / 25))
+    done = subprocess.run(
+        [
+            *("wrk", "--latency", "-t", "1", "-c", str(connections), "-d", f"{seconds}s"),
+            *("-s", str(script), receiver.url),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    )
+    return parse_wrk(done.stdout)
 
 
 @dataclass(frozen=True)
 class Latency:
-    sent: int
+    sent: int  # events the runtimes accepted (deliveries queued)
     received: int
     p50_ms: float
     p99_ms: float
-    direct_p50_ms: float  # the baseline: a plain POST from here to the same receiver
+    max_ms: float
+    late: int  # events that arrived more than a second after they happened
+    per_second: float  # events accepted per second of sending
+    refused: int  # status changes answered with an error, or not at all (a killed runtime)
+    new_ids: int  # events that came under more than one webhook-id (must be 0)
+    out_of_order: int  # orders whose events arrived out of order (must be 0)
+    repeats: int  # webhook-ids that arrived more than once (allowed: the same id again)
+    direct_p50_ms: float  # the baseline: wrk POSTing straight to the same receiver
     direct_p99_ms: float
 
     def line(self) -> str:
         missing = self.sent - self.received
-        tail = f", {missing} not received within 30 s" if missing else ""
+        tail = f", {missing} not received" if missing else ""
         return (
-            f"  webhook end to end (status change -> received, {self.sent} events): "
+            f"  webhook end to end (event -> received, {self.sent} events): "
             f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms{tail}; baseline plain POST "
             f"p50 {self.direct_p50_ms:.1f} ms, p99 {self.direct_p99_ms:.1f} ms"
         )
 
 
-def _direct(receiver: _Receiver, count: int, rate: float) -> list[float]:
-    """Milliseconds from sending to arrival of plain POSTs of an event's size, at `rate`."""
-    sent: dict[tuple[str, str], float] = {}
-    with httpx.Client(timeout=30) as client:
-        began = time.perf_counter()
-        for number in range(count):
-            delay = began + number / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            key = (f"direct-{number}", "ACCEPTED")
-            data = {"id": key[0], "status": key[1], "items": [ITEM], "total": "9.50"}
-            sent[key] = time.perf_counter()
-            client.post(receiver.url, json={"type": "order.status_changed", "data": data})
-    return [(receiver.arrived[key] - at) * 1000 for key, at in sent.items()]
+def _out_of_order(receiver: Receiver) -> int:
+    rank = {status: number for number, status in enumerate(STEPS)}
+    return sum(
+        1
+        for statuses in receiver.sequence.values()
+        if [rank.get(s, -1) for s in statuses] != sorted(rank.get(s, -1) for s in statuses)
+    )
 
 
 def measure(
-    url: str, admin_token: str, token: str, tenant: str, events: int = 1000, rate: float = 100.0
+    urls: list[str],
+    db_url: str,
+    admin_token: str,
+    token: str,
+    tenant: str,
+    rate: float,
+    seconds: int,
+    *,
+    kill: Callable[[], None] | None = None,
+    wait: float = 30.0,
 ) -> Latency:
-    """p50/p99 of status change -> webhook received at a steady `rate`, and the baseline."""
-    receiver = _Receiver()
+    """Events at `rate` for `seconds`, shared among the runtimes at `urls`, and the baseline.
+
+    With `kill`, it is called halfway through (it kills the last runtime); that
+    runtime's share goes on to the first one, from a second before the kill, so
+    what it may have accepted unanswered is sent again under the same
+    Idempotency-Key, as a partner retries. Waits up to `wait` seconds after the
+    sending for the rest to arrive.
+    """
+    events = math.ceil(rate * seconds)
+    # Enough orders that one order's next step comes at least two seconds after its last.
+    orders = seed_order_ids(
+        db_url, tenant, max(math.ceil(events / len(STEPS)), math.ceil(rate * 2))
+    )
+    share = rate / len(urls)
+    shares = [orders[n :: len(urls)] for n in range(len(urls))]
+    receiver = Receiver()
+    refused = 0
     try:
         with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
+            base_url=urls[0], headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
         ) as admin:
             add_webhook(admin, tenant, receiver.url)
-        sent = asyncio.run(_drive(url, admin_token, token, tenant, events, rate))
-        deadline = time.monotonic() + 30
-        while len(receiver.arrived) < len(sent) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        latencies = [
-            (receiver.arrived[key] - at) * 1000
-            for key, at in sent.items()
-            if key in receiver.arrived
+        with tempfile.TemporaryDirectory(prefix="hubops-bench-wrk-") as tmp:
+            work = Path(tmp)
+            baseline = direct(work, receiver, rate, min(seconds, 10))
+            began = time.monotonic()
+            runs = [
+                Schedule(work, url, token, part, share, seconds, name=f"share-{n}")
+                for n, (url, part) in enumerate(zip(urls, shares, strict=True))
+            ]
+            if kill is not None:
+                time.sleep(seconds / 2)
+                kill()
+                victim = runs.pop()
+                victim.kill()
+                resume = max(0, victim.sent_so_far() - math.ceil(share))
+                left = seconds - (time.monotonic() - began)
+                runs.append(
+                    Schedule(work, urls[0], token, shares[-1], share, left, resume, "takeover")
+                )
+            for run in runs:
+                refused += run.result().errors
+        # Answers still on their way when wrk stopped may commit a moment later: count again.
+        deadline = time.monotonic() + wait
+        while receiver.events() < (sent := queued(db_url)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        lags = [
+            (at - datetime.fromisoformat(receiver.updated[event]).timestamp()) * 1000
+            for event, at in list(receiver.arrived.items())
+            if event[0] != "direct"  # the baseline's posts
         ]
-        direct = _direct(receiver, min(events, 500), rate)
+        new_ids = sum(1 for ids in receiver.ids_by_event.values() if len(ids) > 1)
+        out_of_order = _out_of_order(receiver)
+        repeats = sum(1 for count in receiver.ids.values() if count > 1)
     finally:
         receiver.close()
-    latencies = latencies or [float("nan")]
     return Latency(
-        sent=len(sent),
-        received=len(latencies),
-        p50_ms=_percentile(latencies, 0.5),
-        p99_ms=_percentile(latencies, 0.99),
-        direct_p50_ms=_percentile(direct, 0.5),
-        direct_p99_ms=_percentile(direct, 0.99),
+        sent=sent,
+        received=len(lags),
+        p50_ms=_percentile(lags, 0.5),
+        p99_ms=_percentile(lags, 0.99),
+        max_ms=max(lags, default=float("nan")),
+        late=sum(1 for lag in lags if lag > 1000),
+        per_second=sent / seconds,
+        refused=refused,
+        new_ids=new_ids,
+        out_of_order=out_of_order,
+        repeats=repeats,
+        direct_p50_ms=baseline.p50_ms,
+        direct_p99_ms=baseline.p99_ms,
     )
