@@ -15,7 +15,7 @@ ends; another replica then sends them again, with the same webhook-id.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -287,6 +287,34 @@ class Attempt:
     response_excerpt: str | None
 
 
+@dataclass(frozen=True)
+class Finished:
+    """One attempt to record, and the state it leaves its delivery in."""
+
+    job: Job
+    attempt: Attempt
+    status: str  # pending | succeeded | failed
+    next_at: datetime | None
+    sent: bool = True  # False: refused before sending, so it says nothing of the endpoint
+
+
+# One statement for every delivery of a batch: the new state, only while the lease holds.
+_FINISH = (
+    update(webhook_deliveries)
+    .where(
+        webhook_deliveries.c.id == bindparam("b_id"),
+        webhook_deliveries.c.status == "pending",
+        webhook_deliveries.c.next_attempt_at == bindparam("b_leased_until"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_next_at"),
+        updated_at=bindparam("b_at"),
+    )
+)
+
+
 def finish(
     engine: Engine,
     job: Job,
@@ -296,35 +324,64 @@ def finish(
     *,
     sent: bool = True,
 ) -> None:
-    """Record the attempt and, while the lease holds, the delivery's new state, in one
-    transaction, and (`sent`: unless it was refused before sending) what it says of the
-    endpoint's health."""
-    logged = {name: getattr(job, name) for name in _LOGGED} | asdict(attempt)
-    logged["error"] = (attempt.error or "")[:500] or None
-    logged["response_excerpt"] = (attempt.response_excerpt or "")[:EXCERPT] or None
+    """Record one attempt (see `finish_many`)."""
+    finish_many(engine, [Finished(job, attempt, status, next_at, sent)])
+
+
+def finish_many(engine: Engine, batch: Sequence[Finished]) -> None:
+    """Record the attempts and, where the lease still holds, the deliveries' new states,
+    in one transaction, with what the attempts that were sent say of each endpoint's
+    health. A lease that ended (and perhaps went to another replica) mid-send is not ours
+    any more: the attempt is logged, but the delivery's state belongs to its new holder."""
+    if not batch:
+        return
+    logged = []
+    for item in batch:
+        row = {name: getattr(item.job, name) for name in _LOGGED} | asdict(item.attempt)
+        row["delivery_id"] = item.job.delivery_id
+        row["error"] = (item.attempt.error or "")[:500] or None
+        row["response_excerpt"] = (item.attempt.response_excerpt or "")[:EXCERPT] or None
+        logged.append(row)
+    states = [
+        {
+            "b_id": item.job.delivery_id,
+            "b_leased_until": item.job.leased_until,
+            "b_status": item.status,
+            "b_attempts": item.job.attempts + 1,
+            "b_next_at": item.next_at,
+            "b_at": item.attempt.attempted_at,
+        }
+        for item in batch
+    ]
     with writing(engine) as conn:
-        conn.execute(insert(webhook_attempts).values(delivery_id=job.delivery_id, **logged))
-        # A lease that ended (and perhaps went to another replica) mid-send is not ours any
-        # more: the attempt is logged, but the delivery's state belongs to its new holder.
-        conn.execute(
-            update(webhook_deliveries)
-            .where(_still_leased(job))
-            .values(
-                status=status,
-                attempts=job.attempts + 1,
-                next_attempt_at=next_at,
-                updated_at=attempt.attempted_at,
-            )
-        )
-        if sent:
+        conn.execute(insert(webhook_attempts), logged)
+        conn.execute(_FINISH, states)
+        for item in _health_changes(batch):
             endpoint_health.record(
                 conn,
-                job.tenant_id,
-                job.webhook,
-                attempt.attempted_at,
-                attempt.status_code,
-                attempt.error,
+                item.job.tenant_id,
+                item.job.webhook,
+                item.attempt.attempted_at,
+                item.attempt.status_code,
+                item.attempt.error,
             )
+
+
+def _health_changes(batch: Sequence[Finished]) -> list[Finished]:
+    """The sent attempts in time order, less each success that the same webhook's next
+    attempt in the batch, also a success, overwrites in full (a success sets only its time
+    and clears the failing clock)."""
+    sent = sorted((item for item in batch if item.sent), key=lambda i: i.attempt.attempted_at)
+    kept: list[Finished] = []
+    following: dict[tuple[int, str], bool] = {}  # webhook -> whether its next is a success
+    for item in reversed(sent):
+        target = (item.job.tenant_id, item.job.webhook)
+        success = endpoint_health.is_success(item.attempt.status_code)
+        if not (success and following.get(target, False)):
+            kept.append(item)
+        following[target] = success
+    kept.reverse()
+    return kept
 
 
 def disable_webhook(engine: Engine, tenant: str, webhook: str, reason: str) -> int | None:

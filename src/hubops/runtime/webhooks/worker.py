@@ -41,6 +41,7 @@ from hubops.runtime.metrics import AttemptOutcome
 from hubops.runtime.settings import RuntimeConfigError
 from hubops.runtime.webhooks import autodisable, deliveries
 from hubops.runtime.webhooks.clients import EndpointClients
+from hubops.runtime.webhooks.finisher import Finisher
 from hubops.runtime.webhooks.signing import signature_header
 from hubops.runtime.webhooks.targets import (
     Resolver,
@@ -183,6 +184,7 @@ class DeliveryWorker:
         self._clients = EndpointClients(lambda: webhook_client(timeout))
         self._resolver = resolver
         self._signing = deliveries.SigningCache()
+        self._finisher = Finisher(runtime.engine)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hubops-webhook-worker")
@@ -197,11 +199,14 @@ class DeliveryWorker:
         running = set(self._inflight)
         if running and grace > 0:
             _done, running = await asyncio.wait(running, timeout=grace)
-        if running:
-            unfinished = [self._inflight[task] for task in running]
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        unfinished = [self._inflight[task] for task in running]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        # Attempts that were sent are written first: a delivery they finished is not handed
+        # back (and so not sent a second time).
+        await self._finisher.drain()
+        if unfinished:
             try:
                 released = await asyncio.to_thread(
                     deliveries.release, self.runtime.engine, unfinished, utc.now()
@@ -284,34 +289,43 @@ class DeliveryWorker:
                 )
             attempt = deliveries.Attempt(now, None, None, reason, None)
             metrics.attempt("failure")
-            await asyncio.to_thread(
-                deliveries.finish, engine, job, attempt, "failed", None, sent=False
-            )
+            await self._finish(job, attempt, "failed", None, sent=False)
             return
         attempt, response = await self._send(job, now)
         metrics.attempt(_outcome(response))
         if response is not None and 200 <= response.status_code < 300:
-            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "succeeded", None)
+            await self._finish(job, attempt, "succeeded", None)
             return
         if response is not None and response.status_code == 410:
             reason = f"410 Gone from the endpoint at {now.isoformat()}; webhook disabled"
             attempt = replace(attempt, error=reason)
-            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
+            await self._finish(job, attempt, "failed", None)
             await asyncio.to_thread(
                 deliveries.disable_webhook, engine, job.tenant, job.webhook, reason
             )
             return
         number = job.attempts + 1  # this attempt's number
         if number > len(self.schedule):
-            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "failed", None)
+            await self._finish(job, attempt, "failed", None)
         else:
             delay = self.schedule[number - 1] * random.uniform(0.9, 1.1)
             wait = _retry_after(response, now) if response is not None else None
             if wait is not None:
                 delay = max(delay, wait)
             next_at = now + timedelta(seconds=delay)
-            await asyncio.to_thread(deliveries.finish, engine, job, attempt, "pending", next_at)
+            await self._finish(job, attempt, "pending", next_at)
         await asyncio.to_thread(autodisable.check, engine, job, now, self.disable_after)
+
+    async def _finish(
+        self,
+        job: deliveries.Job,
+        attempt: deliveries.Attempt,
+        status: str,
+        next_at: datetime | None,
+        *,
+        sent: bool = True,
+    ) -> None:
+        await self._finisher.record(deliveries.Finished(job, attempt, status, next_at, sent))
 
     async def _send(
         self, job: deliveries.Job, now: datetime
