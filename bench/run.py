@@ -6,7 +6,14 @@ Runs, in this order, each with its baseline measured in the same run:
   `--stores`, against libyaml parsing the same manifests, and in-process
   decryption against the sops binary;
 * plan and apply (`plan_scale.py`): its steps (initial apply, no-op plan, one
-  tenant changed, ...), each next to parsing the same manifests timed right before;
+  tenant changed, ...), each next to parsing the same manifests timed right before,
+  and the peak RSS of the CLI and of `hubops serve` during the initial apply to
+  `hubops serve`, next to the CLI's peak validating the same repository and the
+  server's peak before the apply began;
+* the same on PostgreSQL (`plan_scale.py --db`, run a second time): the initial
+  apply to `hubops serve` keeping its state in a database of its own on the
+  `--pg-url` server (created and dropped by plan_scale), and its RSS figures;
+  `--pg-url ''` leaves it out;
 * the Partner API and webhooks (`partner_api.py`): wrk against
   `GET /v1/orders?limit=50` over `--orders` orders and the token check,
   next to a bare FastAPI hello world under the same uvicorn and wrk load;
@@ -14,6 +21,7 @@ Runs, in this order, each with its baseline measured in the same run:
 
     python bench/run.py [--tenants 1000] [--stores 10] [--orders 100000]
                         [--seconds 10] [--connections 16] [--events 1000] [--rate 100]
+                        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Needs `wrk` (Debian package `wrk`). Figures only; nothing here is a pass/fail check.
 """
@@ -29,6 +37,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 sys.path.insert(0, str(HERE))
 import partner_api  # noqa: E402
 from figures import Figure, table  # noqa: E402
@@ -63,21 +72,40 @@ def validate_figures(tenants: int, stores: int) -> list[Figure]:
     ]
 
 
-def plan_figures(tenants: int, stores: int) -> list[Figure]:
-    """plan_scale's steps, each next to parsing the same manifests, timed right before it."""
+def plan_figures(tenants: int, stores: int, pg_url: str = "") -> list[Figure]:
+    """plan_scale run once (`hubops serve` on PostgreSQL with `pg_url`), as figures."""
+    db = ["--db", pg_url] if pg_url else []
     with tempfile.TemporaryDirectory(prefix="hubops-bench-plan-") as work:
         out = _run(
-            "plan_scale.py", "--tenants", str(tenants), "--stores", str(stores), "--workdir", work
-        )
-    name = f"plan/apply ({tenants} tenants x {stores} stores)"
+            "plan_scale.py", "--tenants", str(tenants), "--stores", str(stores),
+            "--workdir", work, *db,
+        )  # fmt: skip
+    on = " on PostgreSQL" if pg_url else ""
+    return plan_rows(out, f"plan/apply{on} ({tenants} tenants x {stores} stores)", bool(pg_url))
+
+
+def plan_rows(out: str, name: str, postgresql: bool) -> list[Figure]:
+    """plan_scale's steps, each next to parsing the same manifests timed right before it,
+    and its peak RSS figures; on PostgreSQL only the apply to it and the RSS figures,
+    since its other steps repeat those of the first run."""
     rows = re.findall(r"^  (\S.*?)\s+([\d.]+) s\s+([\d.]+)x parsing", out, re.MULTILINE)
-    if not rows:
-        raise RuntimeError(f"no plan_scale step found in:\n{out}")
+    peaks = re.findall(
+        r"^  peak RSS: (\S.*?)\s+([\d.]+) MB\s+[\d.]+x (.*) \(([\d.]+) MB\)$", out, re.MULTILINE
+    )
+    if postgresql:
+        rows = [row for row in rows if row[0] == "initial apply (hubops serve, PostgreSQL)"]
+    if not rows or not peaks:
+        raise RuntimeError(f"no plan_scale step or peak RSS found in:\n{out}")
     parsing = "parsing the manifests (PyYAML C)"
-    return [
+    figures = [
         Figure(name, step, float(seconds), "s", parsing, float(seconds) / float(ratio))
         for step, seconds, ratio in rows
     ]
+    figures += [
+        Figure(name, f"peak RSS, {what}", float(mb), "MB", base, float(base_mb))
+        for what, mb, base, base_mb in peaks
+    ]
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--events", type=int, default=1000, help="status changes for webhooks")
     parser.add_argument("--rate", type=float, default=100.0, help="status changes per second")
+    parser.add_argument(
+        "--pg-url",
+        default=DEFAULT_PG,
+        help="PostgreSQL server for the apply on PostgreSQL ('' leaves it out)",
+    )
     args = parser.parse_args(argv)
     if min(args.tenants, args.orders, args.seconds, args.connections, args.events) < 1:
         parser.error("every size must be at least 1")
@@ -98,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
     figures = validate_figures(args.tenants, args.stores)
     figures += plan_figures(args.tenants, args.stores)
+    if args.pg_url:
+        figures += plan_figures(args.tenants, args.stores, args.pg_url)
     with tempfile.TemporaryDirectory(prefix="hubops-bench-partner-") as work:
         figures += partner_api.measure(args, Path(work))
     print(table(figures))

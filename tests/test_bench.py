@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from conftest import REPO
+from databases import on_postgresql, pg_server, query
 
 
 def _load(name: str):  # type: ignore[no-untyped-def]
@@ -51,16 +54,66 @@ def test_plan_scale_runs(
         ("validate", "at most 10x"),
         ("initial apply (embedded)", "at most 20x"),
         ("no-op plan (embedded)", "at most 1.5x"),
+        ("initial apply (hubops serve)", "under 60 s"),
         ("one tenant changed (hubops serve)", "at most 2.5x"),
         ("plan --full (hubops serve)", "no target"),
     ):
         line = next(line for line in out.splitlines() if line.startswith(f"  {step} "))
         assert "x parsing" in line and f"({target})" in line and "max RSS" in line, line
+    assert "x hubops validate (" in peak_line(out, "CLI, initial apply (hubops serve)")
+    assert "x hubops serve idle before the apply (" in peak_line(
+        out, "hubops serve, initial apply (SQLite)"
+    )
     if shutil.which("hyperfine"):
         assert "x import click (at most 3x)" in out
     assert "hubops serve: no-op plan makes 2 requests (key + tenant-states), made 2: ok" in out
     assert "(target: under 300 MB)" in out
     assert "NOT MET" not in out and "all checks met" in out
+
+
+def peak_line(out: str, name: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(f"  peak RSS: {name} "))
+
+
+def test_plan_scale_on_postgresql_drops_its_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = pg_server()
+    try:
+        query(server, "SELECT 1")
+    except sa.exc.OperationalError:
+        if on_postgresql():
+            raise
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
+    for name in ("SOPS_AGE_KEY_FILE", "HUBOPS_SOPS", "HUBOPS_RUNTIME", "HUBOPS_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    spec = importlib.util.spec_from_file_location("plan_scale", REPO / "bench" / "plan_scale.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "plan_scale", bench)
+    spec.loader.exec_module(bench)
+    args = ["--tenants", "3", "--stores", "3", "--workdir", str(tmp_path), "--db", server]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "all checks met" in out
+    assert "every tenant applied to `hubops serve, PostgreSQL`: ok" in out
+    name = re.search(r"a database of its own, \S+/(hubops_bench_[0-9a-f]+), dropped", out)
+    assert name is not None, out
+    assert query(server, "SELECT count(*) FROM pg_database WHERE datname = ?", name[1]) == [(0,)]
+    # bench/run.py's table takes the apply on PostgreSQL and the RSS figures from it
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    figures = _load("run").plan_rows(out, "plan/apply on PostgreSQL", True)
+    assert [f.name for f in figures] == [
+        "initial apply (hubops serve, PostgreSQL)",
+        "peak RSS, CLI, initial apply (hubops serve, PostgreSQL)",
+        "peak RSS, hubops serve, initial apply (PostgreSQL)",
+    ]
+    assert [f.baseline_name for f in figures] == [
+        "parsing the manifests (PyYAML C)",
+        "hubops validate",
+        "hubops serve idle before the apply",
+    ]
+    assert all(f.value > 0 and f.baseline > 0 for f in figures)
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
@@ -101,7 +154,8 @@ def test_run_prints_one_table_of_every_benchmark(
     monkeypatch.syspath_prepend(str(REPO / "bench"))
     bench = _load("run")
     args = ["--tenants", "3", "--stores", "3", "--orders", "50", "--seconds", "1"]
-    assert bench.main([*args, "--connections", "2", "--events", "10"]) == 0
+    # --pg-url '' leaves out the second plan_scale run (covered above, on PostgreSQL)
+    assert bench.main([*args, "--connections", "2", "--events", "10", "--pg-url", ""]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("benchmark"))
     assert "baseline (same run)" in header and "ratio" in header

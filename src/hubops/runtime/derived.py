@@ -24,40 +24,62 @@ SEALED_KINDS = ("credentials", "webhook")
 
 
 def write_secrets(
-    conn: Connection, keys: crypto.Keys, tenant: str, tenant_id: int, out: Outcome
+    conn: Connection,
+    keys: crypto.Keys,
+    tenant: str,
+    tenant_id: int,
+    current: State,
+    out: Outcome,
 ) -> None:
-    """Re-seal what was sent; drop rows of fields a body no longer has."""
+    """Re-seal what was sent; drop rows of fields a body no longer has.
+
+    The sealed rows go in as one executemany: an initial apply seals every
+    secret of the tenant, and a statement per row was most of its time on
+    PostgreSQL. A resource the tenant did not hold before has no rows to
+    replace (those of a deleted one went with it, ON DELETE CASCADE), so only
+    resources in `current` are cleaned up first.
+    """
+    sealed_rows: list[dict[str, Any]] = []
     for addr in out.touched:
         kind = addr.split("/")[0]
         body = out.state.get(addr)
         if kind not in SEALED_KINDS or body is None:
             continue  # deleted resources lose their secrets by ON DELETE CASCADE
         keep = secret_paths(kind, body)
-        conn.execute(
-            delete(secret_values).where(
-                secret_values.c.tenant_id == tenant_id,
-                secret_values.c.address == addr,
-                ~secret_values.c.path.in_(keep),
-            )
-        )
-        for path in keep:
-            value = out.secret_values.get((addr, path))
+        sent = [(path, out.secret_values.get((addr, path))) for path in keep]
+        if addr in current:
+            _clear_replaced(conn, tenant_id, addr, keep, [p for p, v in sent if v is not None])
+        for path, value in sent:
             if value is None:
                 continue
             sealed = crypto.seal(keys.encryption_key, tenant, secret_address(addr, path), value)
-            where = (
-                (secret_values.c.tenant_id == tenant_id)
-                & (secret_values.c.address == addr)
-                & (secret_values.c.path == path)
+            sealed_rows.append(
+                {"tenant_id": tenant_id, "address": addr, "path": path, "sealed": sealed}
             )
-            if kind == "webhook":
-                _retire_webhook_secret(conn, tenant_id, addr, where)
-            conn.execute(delete(secret_values).where(where))
-            conn.execute(
-                insert(secret_values).values(
-                    tenant_id=tenant_id, address=addr, path=path, sealed=sealed
-                )
-            )
+    if sealed_rows:
+        conn.execute(insert(secret_values), sealed_rows)
+
+
+def _clear_replaced(
+    conn: Connection, tenant_id: int, addr: str, keep: list[str], replaced: list[str]
+) -> None:
+    """Delete the rows of a held resource that are dropped or about to be sealed anew."""
+    conn.execute(
+        delete(secret_values).where(
+            secret_values.c.tenant_id == tenant_id,
+            secret_values.c.address == addr,
+            ~secret_values.c.path.in_(keep),
+        )
+    )
+    for path in replaced:
+        where = (
+            (secret_values.c.tenant_id == tenant_id)
+            & (secret_values.c.address == addr)
+            & (secret_values.c.path == path)
+        )
+        if addr.startswith("webhook/"):
+            _retire_webhook_secret(conn, tenant_id, addr, where)
+        conn.execute(delete(secret_values).where(where))
 
 
 def _retire_webhook_secret(
@@ -87,6 +109,7 @@ def write_tokens(
                 api_tokens.c.tenant_id == tenant_id, api_tokens.c.name.in_(gone)
             )
         )
+    added: list[dict[str, Any]] = []  # new tokens, inserted in one executemany
     for addr in touched:
         body = out.state.get(addr)
         if body is None:
@@ -108,10 +131,11 @@ def write_tokens(
                 .where(api_tokens.c.tenant_id == tenant_id, api_tokens.c.name == name)
                 .values(**columns)
             )
-        else:
-            conn.execute(
-                insert(api_tokens).values(tenant_id=tenant_id, name=name, created_at=now, **columns)
-            )
+        else:  # one shape for every row of the executemany below
+            columns.setdefault("token_hash", None)
+            added.append({"tenant_id": tenant_id, "name": name, "created_at": now, **columns})
+    if added:
+        conn.execute(insert(api_tokens), added)
 
 
 def _parse_time(value: str | None) -> datetime | None:

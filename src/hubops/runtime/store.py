@@ -158,7 +158,7 @@ def apply_in(
         outcome = evaluate(tenant, current, change_set.changes, keys.fingerprint_key)
         now = datetime.now(UTC)
         _write_resources(conn, tenant_id, current, outcome)
-        derived.write_secrets(conn, keys, tenant, tenant_id, outcome)
+        derived.write_secrets(conn, keys, tenant, tenant_id, current, outcome)
         derived.write_tokens(conn, tenant_id, current, outcome, now)
         users.apply_admins(conn, tenant_id, current, outcome.state)
         endpoint_health.restart(conn, tenant_id, current, outcome.state)
