@@ -17,10 +17,16 @@ Runs, in this order, each with its baseline measured in the same run:
 * the Partner API and webhooks (`partner_api.py`): wrk against
   `GET /v1/orders?limit=50` over `--orders` orders and the token check,
   next to a bare FastAPI hello world under the same uvicorn and wrk load;
-  webhook end-to-end latency next to a plain POST to the same receiver.
+  webhook end-to-end latency (one runtime on SQLite) next to wrk POSTing to the
+  same receiver;
+* webhooks through two replicas on PostgreSQL (`webhook_replicas.py`, on the
+  `--pg-url` server): `--hook-rate` events/s for `--hook-seconds`, then again
+  with one replica SIGKILLed halfway; lost, late, duplicate and out-of-order
+  events, latency next to wrk POSTing to the receiver, peak RSS per replica.
 
     python bench/run.py [--tenants 1000] [--stores 10] [--orders 100000]
                         [--seconds 10] [--connections 16] [--events 1000] [--rate 100]
+                        [--hook-rate 200] [--hook-seconds 60]
                         [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Needs `wrk` (Debian package `wrk`). Figures only; nothing here is a pass/fail check.
@@ -40,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 sys.path.insert(0, str(HERE))
 import partner_api  # noqa: E402
+import webhook_replicas  # noqa: E402
 from figures import Figure, table  # noqa: E402
 
 
@@ -120,13 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pg-url",
         default=DEFAULT_PG,
-        help="PostgreSQL server for the apply on PostgreSQL ('' leaves it out)",
+        help="PostgreSQL server for the runs on PostgreSQL ('' leaves them out)",
     )
+    parser.add_argument("--hook-rate", type=float, default=200.0, help="events/s, two replicas")
+    parser.add_argument("--hook-seconds", type=int, default=60, help="each two-replica run")
     args = parser.parse_args(argv)
     if min(args.tenants, args.orders, args.seconds, args.connections, args.events) < 1:
         parser.error("every size must be at least 1")
     if args.stores < 3:
         parser.error("--stores must be at least 3")
+    if args.hook_rate <= 0 or args.hook_seconds < 2:
+        parser.error("--hook-rate must be positive and --hook-seconds at least 2")
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
     figures = validate_figures(args.tenants, args.stores)
@@ -135,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         figures += plan_figures(args.tenants, args.stores, args.pg_url)
     with tempfile.TemporaryDirectory(prefix="hubops-bench-partner-") as work:
         figures += partner_api.measure(args, Path(work))
+    if args.pg_url:
+        replicas = argparse.Namespace(
+            rate=args.hook_rate, seconds=args.hook_seconds, lease=5.0, pg_url=args.pg_url
+        )
+        figures += webhook_replicas.measure(replicas)
     print(table(figures))
     return 0
 

@@ -36,37 +36,16 @@ import signal
 import sys
 import tempfile
 import threading
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import webhook_latency
 from figures import Figure, table
 from partner_api import Served, seed_tenant, start_runtime
+from processes import served_database
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@contextmanager
-def scratch_database(server: str) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server `server`, dropped afterwards."""
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"hubops_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(server).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -123,7 +102,7 @@ def one_run(args: argparse.Namespace, work: Path, kill: bool) -> list[Figure]:
         "HUBOPS_WEBHOOK_TIMEOUT": "2",
     }
     with ExitStack() as stack:
-        db_url = stack.enter_context(scratch_database(args.pg_url))
+        db_url = stack.enter_context(served_database(args.pg_url, work))
         replicas: list[Served] = []
         for name in ("a", "b"):
             replicas.append(start_runtime(work, admin_token, db_url, env, f"serve-{name}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import re
 import shutil
@@ -175,3 +176,35 @@ def test_webhook_replay_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "replay delivered all 20 again in" in out
     assert "baseline (no replay):" in out and "during the replay:" in out
     assert "webhook-ids received twice (same id on replay): 20 of 20" in out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_webhook_replicas_lose_nothing_when_one_is_killed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = pg_server()
+    try:
+        query(server, "SELECT 1")
+    except sa.exc.OperationalError:
+        if on_postgresql():
+            raise
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
+    before = query(server, "SELECT count(*) FROM pg_database WHERE datname LIKE 'hubops_bench_%'")
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    bench = _load("webhook_replicas")
+    args = argparse.Namespace(rate=20.0, seconds=4, lease=3.0, pg_url=server)
+    figures = bench.measure(args)
+    runs = {f.bench for f in figures}
+    assert len(runs) == 2 and any("SIGKILLed" in run for run in runs), runs
+    for run in runs:
+        got = {f.name: f for f in figures if f.bench == run}
+        received = got["events received"]
+        # none lost, the kill included: every event a replica accepted arrived
+        assert received.baseline > 0 and received.value == received.baseline, run
+        assert got["events under a second webhook-id"].value == 0, run
+        assert got["orders with events out of order"].value == 0, run
+        assert got["peak RSS, replica a"].value > 0, run
+    assert (
+        query(server, "SELECT count(*) FROM pg_database WHERE datname LIKE 'hubops_bench_%'")
+        == before
+    )  # both databases dropped

@@ -31,6 +31,8 @@ from hubops.plan.parts import ChangeSetTooLarge, encode, split
 RUNTIME_ENV = "HUBOPS_RUNTIME"
 DEFAULT_RUNTIME = ".hubops/state.db"
 PARALLEL_REQUESTS = 16
+# Seconds a pooled connection to a served runtime may sit idle before it is dropped.
+KEEPALIVE_SECONDS = 2.0
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -190,7 +192,12 @@ class RuntimeClient:
                     f"at {describe(target)}"
                 )
             _, token = _admin_token("admin")
-            transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(retries=2)
+            # A connection left idle is dropped well before the server closes it (uvicorn: 5 s
+            # of keep-alive): reusing one the server is closing lost a request with a
+            # ReadError while a large plan was being computed between two calls.
+            transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(
+                retries=2, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
+            )
             base_url = target.rstrip("/")
         else:
             _check_database_path(Path(target))

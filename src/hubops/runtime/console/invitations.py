@@ -5,8 +5,9 @@ change set's transaction; `send_due` runs afterwards, in a worker thread
 (never on the event loop, never inside the apply), claims each wanted
 invitation with a fresh one-time token and e-mails the link (one the SMTP
 server did not take is wanted again, for the next change set or start). Without
-`HUBOPS_SMTP_URL` it logs that invitations cannot be sent and leaves them
-wanted; the link itself is never logged. The CLI's embedded runtime sends
+`HUBOPS_SMTP_URL` it logs once per runtime that invitations cannot be sent
+(not once per change set: an apply of 1,000 tenants logged it 1,000 times) and
+leaves them wanted; the link itself is never logged. The CLI's embedded runtime sends
 nothing: its invitations wait for the `hubops serve` that opens the database.
 """
 
@@ -26,6 +27,7 @@ from hubops.runtime.tables import console_users, tenants
 
 log = logging.getLogger("hubops.console")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"  # `hubops serve`'s default address
+_TOLD: set[int] = set()  # the runtimes (by id) that have logged that SMTP is not set
 
 
 def invite_link(public_url: str, token: str) -> str:
@@ -53,12 +55,18 @@ def send_due(runtime: Runtime) -> int:
         return 0
     url = runtime.settings.smtp_url
     if url is None:
+        if id(runtime) in _TOLD:
+            return 0
         with reading(runtime.engine) as conn:
             waiting = conn.execute(
                 select(console_users.c.email).where(console_users.c.invite_wanted.is_(True))
             ).first()
         if waiting is not None:
-            log.warning("invitations cannot be sent: %s is not set", SMTP_URL_ENV)
+            _TOLD.add(id(runtime))
+            log.warning(
+                "invitations cannot be sent: %s is not set (said once; they wait until it is)",
+                SMTP_URL_ENV,
+            )
         return 0
     sent = 0
     for invitation in users.claim_invitations(runtime.engine, utc.now()):

@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Engine,
     Select,
     and_,
@@ -38,21 +37,16 @@ from hubops.runtime import crypto, store
 from hubops.runtime.cursors import NumberKeyset, Page
 from hubops.runtime.db import reading, writing
 from hubops.runtime.tables import (
-    resources,
-    secret_values,
     tenants,
     webhook_attempts,
     webhook_deliveries,
     webhook_messages,
-    webhook_secret_history,
 )
-from hubops.runtime.webhooks import endpoint_health
-from hubops.state import Body, secret_address
-from hubops.tokens import webhook_secret_key
+from hubops.runtime.webhooks import endpoint_health, signing_keys
+from hubops.state import Body
 
 log = logging.getLogger("hubops.webhooks")
 
-ROTATION_OVERLAP = timedelta(hours=24)
 EXCERPT = 200
 
 
@@ -75,9 +69,6 @@ class Job:
     keys: list[bytes]  # current signing key first, then those still in their rotation overlap
     leased_until: datetime  # the lease the claim set (the delivery's next_attempt_at)
 
-
-# A webhook's body as applied (None if deleted) and its signing keys, current first.
-Hook = tuple[dict[str, Any] | None, list[bytes]]
 
 # The fields of a Job that the claimed row holds under the same name.
 _JOB_COLUMNS = [
@@ -126,32 +117,6 @@ def _due_statement() -> Select[Any]:
 _DUE = _due_statement()
 
 
-class SigningCache:
-    """Each webhook's body and signing keys as of a tenant revision, for a few seconds.
-
-    Every write to a tenant's state moves its revision, so an entry of an
-    older revision is never used; the time limit ends a retired secret's
-    overlap within seconds of when it ends. Saves a claim three queries and
-    the unsealing of the secrets per webhook.
-    """
-
-    SECONDS = 10.0
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[int, str], tuple[int, datetime, Hook]] = {}
-
-    def get(self, tenant_id: int, webhook: str, revision: int, now: datetime) -> Hook | None:
-        found = self._entries.get((tenant_id, webhook))
-        if found is None or found[0] != revision or (now - found[1]).total_seconds() > self.SECONDS:
-            return None
-        return found[2]
-
-    def put(self, tenant_id: int, webhook: str, revision: int, now: datetime, hook: Hook) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()  # bounded: a runtime with more webhooks just reads again
-        self._entries[(tenant_id, webhook)] = (revision, now, hook)
-
-
 def claim_due(
     engine: Engine,
     now: datetime,
@@ -159,12 +124,12 @@ def claim_due(
     keys: crypto.Keys,
     limit: int = 50,
     skip: Collection[int] = (),
-    cache: SigningCache | None = None,
+    cache: signing_keys.SigningCache | None = None,
 ) -> list[Job]:
     """Lease up to `limit` due deliveries (none of `skip`) and read what sending them needs,
     in one transaction: a busy outbox costs one write per batch, not per message."""
     leased_until = now + lease
-    cache = cache if cache is not None else SigningCache()
+    cache = cache if cache is not None else signing_keys.SigningCache()
     with writing(engine) as conn:
         ids: list[int] = list(
             conn.execute(_DUE, {"now": now, "skip": list(skip), "limit": limit}).scalars()
@@ -192,7 +157,9 @@ def claim_due(
         for row in rows:
             found = cache.get(row.tenant_id, row.webhook, row.tenant_revision, now)
             if found is None:
-                found = _hook_and_keys(conn, keys, row.tenant_id, row.tenant, row.webhook, now)
+                found = signing_keys.hook_and_keys(
+                    conn, keys, row.tenant_id, row.tenant, row.webhook, now
+                )
                 cache.put(row.tenant_id, row.webhook, row.tenant_revision, now, found)
             hook, signing = found
             jobs.append(
@@ -206,47 +173,6 @@ def claim_due(
                 )
             )
         return jobs
-
-
-def _hook_and_keys(
-    conn: Connection, keys: crypto.Keys, tenant_id: int, tenant: str, webhook: str, now: datetime
-) -> Hook:
-    """The webhook as applied now, and its signing keys: current first, then rotated ones."""
-    address = f"webhook/{webhook}"
-    hook = conn.execute(
-        select(resources.c.body).where(
-            resources.c.tenant_id == tenant_id, resources.c.address == address
-        )
-    ).scalar()
-    sealed = conn.execute(
-        select(secret_values.c.sealed).where(
-            secret_values.c.tenant_id == tenant_id,
-            secret_values.c.address == address,
-            secret_values.c.path == "secret",
-        )
-    ).scalar()
-    history = conn.execute(
-        select(webhook_secret_history.c.sealed)
-        .where(
-            webhook_secret_history.c.tenant_id == tenant_id,
-            webhook_secret_history.c.webhook == webhook,
-            webhook_secret_history.c.retired_at > now - ROTATION_OVERLAP,
-        )
-        .order_by(webhook_secret_history.c.retired_at.desc())
-    ).scalars()
-    signing = []
-    for blob in [sealed, *history]:
-        if blob is None:
-            continue
-        try:
-            value = crypto.unseal(
-                keys.encryption_key, tenant, secret_address(address, "secret"), blob
-            )
-        except Exception:  # another master key, or a damaged row: fail this webhook only
-            log.warning("tenant %s webhook %s: a signing secret cannot be opened", tenant, webhook)
-            return hook, []
-        signing.append(webhook_secret_key(value))
-    return hook, signing
 
 
 def release(engine: Engine, jobs: Iterable[Job], now: datetime) -> int:

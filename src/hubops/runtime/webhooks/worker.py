@@ -39,7 +39,7 @@ from hubops.runtime.context import Runtime
 from hubops.runtime.errors import exception_summary
 from hubops.runtime.metrics import AttemptOutcome
 from hubops.runtime.settings import RuntimeConfigError
-from hubops.runtime.webhooks import autodisable, deliveries
+from hubops.runtime.webhooks import autodisable, deliveries, signing_keys
 from hubops.runtime.webhooks.clients import EndpointClients
 from hubops.runtime.webhooks.finisher import Finisher
 from hubops.runtime.webhooks.signing import signature_header
@@ -183,7 +183,7 @@ class DeliveryWorker:
         self._http = http  # the one client for every endpoint, when a test gives it
         self._clients = EndpointClients(lambda: webhook_client(timeout))
         self._resolver = resolver
-        self._signing = deliveries.SigningCache()
+        self._signing = signing_keys.SigningCache()
         self._finisher = Finisher(runtime.engine)
 
     async def start(self) -> None:
