@@ -279,6 +279,8 @@ class Latency:
     repeats: int  # webhook-ids that arrived more than once (allowed: the same id again)
     direct_p50_ms: float  # the baseline: wrk POSTing straight to the same receiver
     direct_p99_ms: float
+    answer_p50_ms: float  # status change answered (wrk; the slowest runtime's figure)
+    answer_p99_ms: float
 
     def line(self) -> str:
         missing = self.sent - self.received
@@ -327,7 +329,6 @@ def measure(
     share = rate / len(urls)
     shares = [orders[n :: len(urls)] for n in range(len(urls))]
     receiver = Receiver()
-    refused = 0
     try:
         with httpx.Client(
             base_url=urls[0], headers={"Authorization": f"Bearer {admin_token}"}, timeout=30
@@ -351,8 +352,8 @@ def measure(
                 runs.append(
                     Schedule(work, urls[0], token, shares[-1], share, left, resume, "takeover")
                 )
-            for run in runs:
-                refused += run.result().errors
+            answered = [run.result() for run in runs]
+            refused = sum(result.errors for result in answered)
         # Answers still on their way when wrk stopped may commit a moment later: count again.
         deadline = time.monotonic() + wait
         while receiver.events() < (sent := queued(db_url)) and time.monotonic() < deadline:
@@ -381,4 +382,6 @@ def measure(
         repeats=repeats,
         direct_p50_ms=baseline.p50_ms,
         direct_p99_ms=baseline.p99_ms,
+        answer_p50_ms=max(result.p50_ms for result in answered),
+        answer_p99_ms=max(result.p99_ms for result in answered),
     )

@@ -34,7 +34,6 @@ import os
 import secrets
 import signal
 import sys
-import tempfile
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -42,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import webhook_latency
 from figures import Figure, table
-from partner_api import Served, seed_tenant, start_runtime
+from partner_api import Served, scratch, seed_tenant, start_runtime
 from processes import served_database
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -139,6 +138,22 @@ def one_run(args: argparse.Namespace, work: Path, kill: bool) -> list[Figure]:
         Figure(name, "event -> received, p50", hooks.p50_ms, "ms", direct, hooks.direct_p50_ms),
         Figure(name, "event -> received, p99", hooks.p99_ms, "ms", direct, hooks.direct_p99_ms),
         Figure(name, "  slowest event", hooks.max_ms, "ms", direct, hooks.direct_p99_ms),
+        Figure(
+            name,
+            "status change answered, p50",
+            hooks.answer_p50_ms,
+            "ms",
+            direct,
+            hooks.direct_p50_ms,
+        ),
+        Figure(
+            name,
+            "status change answered, p99",
+            hooks.answer_p99_ms,
+            "ms",
+            direct,
+            hooks.direct_p99_ms,
+        ),
         Figure(name, "  events more than 1 s late", hooks.late, "", sent, hooks.sent),
         Figure(name, "events accepted per second", hooks.per_second, "/s", "asked", args.rate),
         Figure(name, "status changes refused", hooks.refused, "", sent, hooks.sent),
@@ -166,11 +181,14 @@ def one_run(args: argparse.Namespace, work: Path, kill: bool) -> list[Figure]:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    """Both runs' figures; `args` has rate, seconds, lease and pg_url."""
-    with tempfile.TemporaryDirectory(prefix="hubops-bench-replicas-") as tmp:
-        work = Path(tmp)
-        figures = one_run(args, work, kill=False)
-        return figures + one_run(args, work, kill=True)
+    """Both runs' figures; `args` has rate, seconds, lease, pg_url (and workdir: where the
+    replicas' logs stay, or None for a temporary folder)."""
+    workdir: Path | None = getattr(args, "workdir", None)
+    with scratch(workdir) as work:
+        steady, killed = work / "steady", work / "killed"
+        steady.mkdir(exist_ok=True)
+        killed.mkdir(exist_ok=True)
+        return one_run(args, steady, kill=False) + one_run(args, killed, kill=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -178,6 +196,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=int, default=60, help="duration of each run")
     parser.add_argument("--lease", type=float, default=5.0, help="HUBOPS_WEBHOOK_LEASE_SECONDS")
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server to use")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the replicas' logs here")
 
 
 def main(argv: list[str] | None = None) -> int:
