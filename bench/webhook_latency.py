@@ -39,7 +39,7 @@ from hubops.runtime.db import make_engine, reading
 from hubops.runtime.lookups import tenant_id_or_404
 from hubops.runtime.partner.models import OrderIn, OrderItem
 from hubops.runtime.partner.orders import create_orders
-from hubops.runtime.tables import webhook_deliveries
+from hubops.runtime.tables import webhook_deliveries, webhook_messages
 from hubops.state import secret_address
 from hubops.tokens import new_webhook_secret
 
@@ -185,6 +185,25 @@ def queued(db_url: str, webhook: str = WEBHOOK) -> int:
         engine.dispose()
 
 
+def accepted_of(db_url: str, orders: list[str]) -> int:
+    """Status changes the runtimes accepted for these orders (their events queued)."""
+    engine = make_engine(db_url)
+    try:
+        with reading(engine) as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(webhook_messages)
+                    .where(
+                        webhook_messages.c.event_type == "order.status_changed",
+                        webhook_messages.c.order_id.in_(orders),
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 class Schedule:
     """One wrk process sending its share of the status changes to one runtime."""
 
@@ -211,8 +230,6 @@ class Schedule:
             )
         )
         connections = max(4, math.ceil(rate / 25))  # an answer may take 40 ms before it lags
-        self.started = time.monotonic()
-        self.rate = rate
         self.proc = subprocess.Popen(
             [
                 *("wrk", "--latency", "-t", "1", "-c", str(connections), "--timeout", "30s"),
@@ -222,9 +239,6 @@ class Schedule:
             stderr=subprocess.STDOUT,
             text=True,
         )
-
-    def sent_so_far(self) -> int:
-        return int((time.monotonic() - self.started) * self.rate)
 
     def kill(self) -> None:
         self.proc.kill()
@@ -316,16 +330,16 @@ def measure(
     """Events at `rate` for `seconds`, shared among the runtimes at `urls`, and the baseline.
 
     With `kill`, it is called halfway through (it kills the last runtime); that
-    runtime's share goes on to the first one, from a second before the kill, so
-    what it may have accepted unanswered is sent again under the same
-    Idempotency-Key, as a partner retries. Waits up to `wait` seconds after the
+    runtime's share goes on to the first one, from a second before where it had
+    got to, so what it may have accepted unanswered is sent again under the
+    same Idempotency-Key, as a partner retries. Waits up to `wait` seconds after the
     sending for the rest to arrive.
     """
     events = math.ceil(rate * seconds)
-    # Enough orders that one order's next step comes at least two seconds after its last.
-    orders = seed_order_ids(
-        db_url, tenant, max(math.ceil(events / len(STEPS)), math.ceil(rate * 2))
-    )
+    # Enough orders that one order's next step comes at least five seconds after its last:
+    # an answer slower than that would let the next step overtake it (and get a 409).
+    needed = max(math.ceil(events / len(STEPS)), math.ceil(rate * 5))
+    orders = seed_order_ids(db_url, tenant, needed)
     share = rate / len(urls)
     shares = [orders[n :: len(urls)] for n in range(len(urls))]
     receiver = Receiver()
@@ -345,9 +359,10 @@ def measure(
             if kill is not None:
                 time.sleep(seconds / 2)
                 kill()
-                victim = runs.pop()
-                victim.kill()
-                resume = max(0, victim.sent_so_far() - math.ceil(share))
+                runs.pop().kill()
+                # Where the killed runtime had got to (it may have lagged its schedule), less
+                # a second: what it accepted but did not answer is sent again, and replayed.
+                resume = max(0, accepted_of(db_url, shares[-1]) - math.ceil(share))
                 left = seconds - (time.monotonic() - began)
                 runs.append(
                     Schedule(work, urls[0], token, shares[-1], share, left, resume, "takeover")

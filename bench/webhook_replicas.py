@@ -10,8 +10,9 @@ as two replicas behind a load balancer. The lease is short
 1. steady: `--rate` status changes per second (default 200) for `--seconds`
    (default 60), sent round-robin to both replicas;
 2. kill: the same, and one replica gets SIGKILL halfway through; its share of
-   the status changes goes on to the other, from a second before the kill with
-   the same Idempotency-Keys, as a partner retries what was not answered.
+   the status changes goes on to the other, from a second before where it had
+   got to, with the same Idempotency-Keys, as a partner retries what was not
+   answered.
 
 Status changes are sent by wrk (see webhook_latency.py). For each run: events
 accepted and received; p50 and p99 from the event to its receipt, next to wrk
