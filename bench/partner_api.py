@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,7 @@ from hubops.tokens import new_token
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import webhook_latency
 from figures import Figure, table
+from processes import free_port
 from wrk import run_wrk
 
 HUBOPS = str(Path(sys.executable).parent / "hubops")
@@ -82,13 +82,6 @@ class Served:
             self.proc.wait(timeout=15)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_up(served: Served, path: str, log: Path) -> Served:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -112,7 +105,7 @@ def start_runtime(
     name: str = "serve",
 ) -> Served:
     """`hubops serve` on `db_url` (default: `work/state.db`), its log in `work/NAME.log`."""
-    port = _free_port()
+    port = free_port()
     log = work / f"{name}.log"
     environment = {
         **{k: v for k, v in os.environ.items() if k != "HUBOPS_MASTER_KEY"},
@@ -137,7 +130,7 @@ def start_hello(work: Path) -> Served:
     app_dir = work / "hello"
     app_dir.mkdir(exist_ok=True)
     (app_dir / "hello_app.py").write_text(HELLO_APP)
-    port = _free_port()
+    port = free_port()
     log = work / "hello.log"
     proc = subprocess.Popen(
         [

@@ -50,10 +50,9 @@ from wrk import Wrk, parse_wrk
 STEPS = ("ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED")
 WEBHOOK = "latency"
 
-# The clock is CLOCK_MONOTONIC through LuaJIT's ffi; request number i of a wrk process is due
-# at start + i / rate, so a slow answer does not slow the schedule (there are enough
-# connections for the answers in flight). After the last status change it sends GET /healthz.
-SCHEDULE = """\
+# Both Lua scripts are str.format templates; this part reads CLOCK_MONOTONIC through
+# LuaJIT's ffi (wrk has no clock of its own finer than a second).
+CLOCK = """\
 local ffi = require("ffi")
 ffi.cdef[[ typedef struct {{ long tv_sec; long tv_nsec; }} hb_timespec;
            int clock_gettime(int, hb_timespec *); ]]
@@ -62,6 +61,13 @@ local function now()
   ffi.C.clock_gettime(1, ts)
   return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
 end
+"""
+# Request number i of a wrk process is due
+# at start + i / rate, so a slow answer does not slow the schedule (there are enough
+# connections for the answers in flight). After the last status change it sends GET /healthz.
+SCHEDULE = (
+    CLOCK
+    + """\
 local orders = {{ {orders} }}
 local steps = {{ "ACCEPTED", "PREPARING", "READY_FOR_PICKUP", "PICKED_UP", "DELIVERED" }}
 local rate, first, last = {rate}, {first}, {last}
@@ -91,15 +97,10 @@ function request()
                     '{{"status":"' .. status .. '"}}')
 end
 """
-DIRECT = """\
-local ffi = require("ffi")
-ffi.cdef[[ typedef struct {{ long tv_sec; long tv_nsec; }} hb_timespec;
-           int clock_gettime(int, hb_timespec *); ]]
-local ts = ffi.new("hb_timespec")
-local function now()
-  ffi.C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
-end
+)
+DIRECT = (
+    CLOCK
+    + """\
 local rate, start, i = {rate}, nil, 0
 function delay()
   if start == nil then start = now() end
@@ -112,6 +113,7 @@ function request()
   return wrk.format("POST", "/hooks", {{ ["Content-Type"] = "application/json" }}, '{body}')
 end
 """
+)
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import re
 import shutil
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,18 @@ def _load(name: str):  # type: ignore[no-untyped-def]
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def reachable_pg_server() -> str:
+    """The test PostgreSQL server's URL; skips when it does not answer (fails on a PostgreSQL run)."""
+    server = pg_server()
+    try:
+        query(server, "SELECT 1")
+    except sa.exc.OperationalError:
+        if on_postgresql():
+            raise
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
+    return server
 
 
 def test_validate_scale_runs(
@@ -79,13 +93,7 @@ def peak_line(out: str, name: str) -> str:
 def test_plan_scale_on_postgresql_drops_its_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = pg_server()
-    try:
-        query(server, "SELECT 1")
-    except sa.exc.OperationalError:
-        if on_postgresql():
-            raise
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
+    server = reachable_pg_server()
     for name in ("SOPS_AGE_KEY_FILE", "HUBOPS_SOPS", "HUBOPS_RUNTIME", "HUBOPS_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     spec = importlib.util.spec_from_file_location("plan_scale", REPO / "bench" / "plan_scale.py")
@@ -182,16 +190,19 @@ def test_webhook_replay_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_webhook_replicas_lose_nothing_when_one_is_killed(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = pg_server()
-    try:
-        query(server, "SELECT 1")
-    except sa.exc.OperationalError:
-        if on_postgresql():
-            raise
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432 (database test)")
-    before = query(server, "SELECT count(*) FROM pg_database WHERE datname LIKE 'hubops_bench_%'")
+    server = reachable_pg_server()
     monkeypatch.syspath_prepend(str(REPO / "bench"))
     bench = _load("webhook_replicas")
+    created: list[str] = []
+    served_database = bench.served_database
+
+    @contextlib.contextmanager
+    def noted(*args: object) -> Iterator[str]:
+        with served_database(*args) as url:
+            created.append(sa.engine.make_url(url).database)
+            yield url
+
+    monkeypatch.setattr(bench, "served_database", noted)
     args = argparse.Namespace(rate=20.0, seconds=4, lease=3.0, pg_url=server)
     figures = bench.measure(args)
     runs = {f.bench for f in figures}
@@ -204,7 +215,6 @@ def test_webhook_replicas_lose_nothing_when_one_is_killed(
         assert got["events under a second webhook-id"].value == 0, run
         assert got["orders with events out of order"].value == 0, run
         assert got["peak RSS, replica a"].value > 0, run
-    assert (
-        query(server, "SELECT count(*) FROM pg_database WHERE datname LIKE 'hubops_bench_%'")
-        == before
-    )  # both databases dropped
+    assert len(created) == 2  # a database for each run, both dropped
+    for name in created:
+        assert query(server, "SELECT count(*) FROM pg_database WHERE datname = ?", name) == [(0,)]
