@@ -231,7 +231,7 @@ class Schedule:
                 token=token,
             )
         )
-        connections = max(4, math.ceil(rate / 25))  # an answer may take 40 ms before it lags
+        connections = max(4, math.ceil(rate / 10))  # an answer may take 100 ms before it lags
         self.proc = subprocess.Popen(
             [
                 *("wrk", "--latency", "-t", "1", "-c", str(connections), "--timeout", "30s"),
