@@ -30,7 +30,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hubops.runtime.auth import PARTNER, bearer_token
-from hubops.runtime.context import Runtime
+from hubops.runtime.context import Runtime, runtime_of
 from hubops.runtime.crypto import token_hash
 from hubops.runtime.db import writing
 from hubops.runtime.errors import InsufficientScope, RateLimited
@@ -128,7 +128,7 @@ async def authenticate(request: Request) -> Caller:
     """
     now = datetime.now(UTC)
     digest = token_hash(_token_from(request))
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     state: PartnerState = request.app.state.partner
     cached = runtime.tokens.cached(digest)
     if cached is not None:
