@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hubops.runtime.partner.models import PromotionPage
 from partner_env import Tenant, assert_error
 from runtime_server import Server
 
@@ -75,6 +76,24 @@ def test_promotions_are_created_listed_and_deleted(partner: httpx.Client) -> Non
     assert partner.delete(f"/v1/promotions/{body['id']}").status_code == 204
     assert_error(partner.delete(f"/v1/promotions/{body['id']}"), 404, "not_found")
     assert [p["id"] for p in partner.get("/v1/promotions").json()["items"]] == [second["id"]]
+
+
+def test_a_promotions_page_is_written_as_each_promotion_was_answered(
+    partner: httpx.Client,
+) -> None:
+    """The page is answered from its models without validating them again: byte for byte
+    what pydantic writes for the same `PromotionPage`, and each promotion in it what
+    creating it answered (through the route's response model)."""
+    created = [
+        partner.post("/v1/promotions", json=_promotion(name="Crème brûlée «x»", **times))
+        for times in ({}, {"startsAt": "2030-01-01T10:00:00+02:00", "endsAt": None})
+    ]
+    assert all(answer.status_code == 201 for answer in created)
+    page = partner.get("/v1/promotions")
+    assert page.headers["content-type"] == "application/json"
+    assert page.content == PromotionPage.model_validate(page.json()).model_dump_json().encode()
+    assert all(page.content.count(answer.content) == 1 for answer in created)
+    assert "Crème brûlée «x»".encode() in page.content
 
 
 @pytest.mark.parametrize(

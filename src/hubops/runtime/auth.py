@@ -70,9 +70,9 @@ METRICS = Realm(
         description="The runtime's HUBOPS_METRICS_TOKEN, when it is set.",
     ),
 )
-# What a route declares to say it takes the realm's bearer token (read by `bearer_token`).
+# What an admin route declares to say it takes the admin bearer token (read by
+# `bearer_token`); a Partner API route's `partner.auth.PartnerAccess` declares its own.
 AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN.scheme)]
-PartnerBearer = Annotated[HTTPAuthorizationCredentials | None, Security(PARTNER.scheme)]
 
 
 def bearer_token(request: Request, realm: Realm) -> str:

@@ -26,11 +26,16 @@ class Runtime:
     schema_heads: frozenset[str] = frozenset()
 
 
+def runtime_of(request: Request) -> Runtime:
+    """The app's runtime, for a hot route that spares itself the dependency (`RuntimeDep`)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 async def get_runtime(request: Request) -> Runtime:
     """Async (as every dependency that does no I/O): FastAPI runs a sync dependency in a
     worker thread, and the hop costs more than the work."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

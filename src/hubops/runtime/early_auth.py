@@ -14,6 +14,7 @@ again as usual (scopes, rate limit); requests without a body pass straight on.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import anyio
@@ -24,17 +25,8 @@ from hubops.runtime.apis import ADMIN_PREFIX, PARTNER_PREFIX
 from hubops.runtime.auth import admin_name
 from hubops.runtime.context import Runtime
 from hubops.runtime.errors import ApiError
-from hubops.runtime.middleware import HttpMiddleware, send_error
+from hubops.runtime.middleware import HttpMiddleware, announces_body, send_error
 from hubops.runtime.partner.auth import known_token
-
-
-def announces_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value.strip() not in (b"", b"0")
-        if name == b"transfer-encoding":
-            return True
-    return False
 
 
 class AuthFirst(HttpMiddleware):
@@ -42,17 +34,21 @@ class AuthFirst(HttpMiddleware):
         super().__init__(app)
         self.runtime = runtime
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if announces_body(scope):
-            request = Request(scope)
-            try:
-                if path.startswith(ADMIN_PREFIX):
-                    admin_name(request, self.runtime.settings.admin_tokens)
-                elif path.startswith(PARTNER_PREFIX):
-                    now = datetime.now(UTC)
-                    await anyio.to_thread.run_sync(known_token, request, self.runtime, now)
-            except ApiError as refused:
-                await send_error(send, refused, keep_alive=False)
-                return
+            return self._checked(scope, receive, send)
+        return self.app(scope, receive, send)
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        request = Request(scope)
+        try:
+            if path.startswith(ADMIN_PREFIX):
+                admin_name(request, self.runtime.settings.admin_tokens)
+            elif path.startswith(PARTNER_PREFIX):
+                now = datetime.now(UTC)
+                await anyio.to_thread.run_sync(known_token, request, self.runtime, now)
+        except ApiError as refused:
+            await send_error(send, refused, keep_alive=False)
+            return
         await self.app(scope, receive, send)

@@ -22,7 +22,7 @@ with a limit of their own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,7 +30,7 @@ from hubops.plan.parts import MAX_BODY_BYTES
 from hubops.runtime.apis import ADMIN_PREFIX, PARTNER_PREFIX
 from hubops.runtime.errors import InvalidEncoding, PayloadTooLarge, RequestTimeout
 from hubops.runtime.media import is_json
-from hubops.runtime.middleware import HttpMiddleware, send_error
+from hubops.runtime.middleware import HttpMiddleware, announces_body, send_error
 from hubops.runtime.settings import DEFAULT_BODY_TIMEOUT
 
 DRAIN_LIMIT = 16 * MAX_BODY_BYTES
@@ -55,10 +55,12 @@ class BodyLimit(HttpMiddleware):
         self.streamed = streamed
         self.timeout = timeout
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.streamed is not None and self.streamed(scope):
-            await self.app(scope, receive, send)
-            return
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if not announces_body(scope) or (self.streamed is not None and self.streamed(scope)):
+            return self.app(scope, receive, send)
+        return self._buffered(scope, receive, send)
+
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
         size = 0
         try:

@@ -79,6 +79,7 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         for outcome in ("success", "failure", "gone"):
             self.webhook_attempts.labels(outcome)
         for outcome in ("applied", "stale", "rejected"):
@@ -97,8 +98,19 @@ class Metrics:
         self.webhook_pending.set_function(read)
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_duration.labels(method, route).observe(seconds)
+        # Each request's children are looked up once and kept: `labels()` validates and
+        # locks on every call, a share of each request's cost. The keys are bounded, as
+        # the labels are (methods, route templates, statuses).
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_duration.labels(method, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def attempt(self, outcome: AttemptOutcome) -> None:
         self.webhook_attempts.labels(outcome).inc()

@@ -9,6 +9,7 @@ it wraps; lifespan and other ASGI messages pass through untouched, and
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,15 +20,24 @@ class HttpMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self.handle(scope, receive, send)
+            return self.app(scope, receive, send)
+        return self.handle(scope, receive, send)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """One HTTP request; by default, passed on as it is."""
-        await self.app(scope, receive, send)
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """One HTTP request; by default, passed on as it is. An override may be a coroutine."""
+        return self.app(scope, receive, send)
+
+
+def announces_body(scope: Scope) -> bool:
+    """Whether the request says a body follows (Content-Length over 0, or chunked)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if name == b"transfer-encoding":
+            return True
+    return False
 
 
 async def send_error(send: Send, error: ApiError, *, keep_alive: bool) -> None:

@@ -10,6 +10,8 @@ same meaning: not sent, so its default applies.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.types import Receive, Scope, Send
 
 from hubops.runtime.middleware import HttpMiddleware
@@ -22,8 +24,8 @@ def without_empty(query: bytes) -> bytes:
 
 
 class EmptyQueryIsAbsent(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope.get("query_string"):
             # In place: outer middleware reads what the router writes into this same scope.
             scope["query_string"] = without_empty(scope["query_string"])
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)

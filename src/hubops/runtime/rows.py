@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic.alias_generators import to_snake
+from sqlalchemy import Column, Table
 from sqlalchemy.engine import Row
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,12 +48,18 @@ def from_stored_row(model: type[M], row: Row[Any], **given: Any) -> M:
 
 
 def stored_values(model: type[BaseModel], row: Row[Any], **given: Any) -> dict[str, Any]:
-    """The fields of `model` from a row this runtime wrote, in the model's field order:
-    what a page answered straight as JSON (`answers.raw_json`) is built from."""
+    """The fields of `model` from a row this runtime wrote, in the model's field order."""
     columns = row._mapping
     return {
         name: given[name] if name in given else columns[column] for name, column in _columns(model)
     }
+
+
+def stored_columns(model: type[BaseModel], table: Table) -> tuple[Column[Any], ...]:
+    """The table's column of each of `model`'s fields, in field order: a row selected with
+    them holds the model's values in order, for a page answered straight as JSON
+    (`answers.raw_json`) without a lookup by name for each value of each row."""
+    return tuple(table.c[column] for _, column in _columns(model))
 
 
 def to_row(model: BaseModel) -> dict[str, Any]:

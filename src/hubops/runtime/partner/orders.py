@@ -36,7 +36,7 @@ from hubops.runtime.errors import (
 from hubops.runtime.lookups import store_exists
 from hubops.runtime.partner.auth import Caller
 from hubops.runtime.partner.models import Order, OrderIn, OrderItem, OrderStatus
-from hubops.runtime.rows import from_row, from_stored_row, stored_values, to_row
+from hubops.runtime.rows import from_row, from_stored_row, stored_columns, to_row
 from hubops.runtime.tables import idempotency_keys, orders
 from hubops.runtime.webhooks.outbox import enqueue
 
@@ -115,7 +115,7 @@ def list_orders(
 ) -> dict[str, Any]:
     """Newest first, a page at a time: an `OrderPage` as plain values in its field order,
     for `answers.raw_json` (building 50 models to serialize them cost more than the query)."""
-    query = select(orders).where(orders.c.tenant_id == caller.tenant_id)
+    query = select(*_PAGE_COLUMNS).where(orders.c.tenant_id == caller.tenant_id)
     if asked.since is not None:
         query = query.where(orders.c.created_at >= asked.since)
     if asked.until is not None:
@@ -131,14 +131,18 @@ def list_orders(
     return {"items": [_page_item(row) for row in rows], "nextCursor": next_cursor}
 
 
+_PAGE_COLUMNS = stored_columns(Order, orders)
+_FIELDS = tuple(Order.model_fields)
 _ITEM_FIELDS = tuple(OrderItem.model_fields)
 
 
 def _page_item(row: Row[Any]) -> dict[str, Any]:
-    """An order as stored, as the values `Order` would serialize (items in field order:
-    PostgreSQL's JSON may hand keys back in another order)."""
-    items = [{name: item[name] for name in _ITEM_FIELDS} for item in row.items]
-    return stored_values(Order, row, items=items)
+    """An order as stored (selected as `_PAGE_COLUMNS`, `Order`'s fields in order), as the
+    values `Order` would serialize (items in field order: PostgreSQL's JSON may hand keys
+    back in another order)."""
+    values = dict(zip(_FIELDS, row, strict=True))
+    values["items"] = [{name: item[name] for name in _ITEM_FIELDS} for item in values["items"]]
+    return values
 
 
 def _stored(row: Row[Any]) -> Order:
