@@ -86,7 +86,6 @@ def change_status(
     body: StatusIn,
     runtime: RuntimeDep,
     caller: OrdersWrite,
-    response: Response,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -96,11 +95,12 @@ def change_status(
             "and emits no second event. Keys are scoped to the token, kept 24 hours.",
         ),
     ] = None,
-) -> Order:
+) -> Response:
     """Move the order along its state machine and emit its webhook event."""
     order, replayed = orders.change_status(
         runtime.engine, caller, order_id, body.status, idempotency_key
     )
+    answer = answers.json(order)  # the model is built here: FastAPI need not check it again
     if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return order
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer
