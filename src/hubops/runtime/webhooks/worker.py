@@ -222,9 +222,14 @@ class DeliveryWorker:
         await asyncio.gather(*tasks)
         return len(tasks)
 
-    async def _poll(self) -> list[asyncio.Task[None]]:
-        """Claim due deliveries no attempt of this worker holds, and start sending them."""
+    async def _poll(self, idle: bool = False) -> list[asyncio.Task[None]]:
+        """Claim due deliveries no attempt of this worker holds, and start sending them.
+
+        `idle` (the last poll found nothing): look first, in a read, whether anything is
+        due at all; the claim is a write transaction, and idle polls are most polls."""
         engine, keys = self.runtime.engine, self.runtime.keys
+        if idle and not await asyncio.to_thread(deliveries.any_due, engine, utc.now()):
+            return []
         jobs = await asyncio.to_thread(
             deliveries.claim_due,
             engine,
@@ -246,10 +251,11 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         running: set[asyncio.Task[None]] = set()
+        found = True
         while True:
-            found = False
+            idle, found = not found, False
             try:
-                tasks = await self._poll()
+                tasks = await self._poll(idle)
                 found = bool(tasks)
                 for task in tasks:
                     running.add(task)
