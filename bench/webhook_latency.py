@@ -30,9 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from hubops.fingerprint import fingerprint, marker, tenant_key
 from hubops.runtime.db import make_engine, reading
@@ -171,39 +172,32 @@ def seed_order_ids(db_url: str, tenant: str, count: int, batch: int = 2000) -> l
         engine.dispose()
 
 
-def queued(db_url: str, webhook: str = WEBHOOK) -> int:
-    """Deliveries the runtimes queued for the webhook: every event they accepted."""
+def _count(db_url: str, query: Select[Any]) -> int:
     engine = make_engine(db_url)
     try:
         with reading(engine) as conn:
-            return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(webhook_deliveries)
-                    .where(webhook_deliveries.c.webhook == webhook)
-                ).scalar_one()
-            )
+            return int(conn.execute(query).scalar_one())
     finally:
         engine.dispose()
+
+
+def queued(db_url: str, webhook: str = WEBHOOK) -> int:
+    """Deliveries the runtimes queued for the webhook: every event they accepted."""
+    deliveries = webhook_deliveries
+    return _count(
+        db_url, select(func.count()).select_from(deliveries).where(deliveries.c.webhook == webhook)
+    )
 
 
 def accepted_of(db_url: str, orders: list[str]) -> int:
     """Status changes the runtimes accepted for these orders (their events queued)."""
-    engine = make_engine(db_url)
-    try:
-        with reading(engine) as conn:
-            return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(webhook_messages)
-                    .where(
-                        webhook_messages.c.event_type == "order.status_changed",
-                        webhook_messages.c.order_id.in_(orders),
-                    )
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()
+    messages = webhook_messages
+    return _count(
+        db_url,
+        select(func.count())
+        .select_from(messages)
+        .where(messages.c.event_type == "order.status_changed", messages.c.order_id.in_(orders)),
+    )
 
 
 class Schedule:

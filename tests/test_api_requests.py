@@ -143,6 +143,33 @@ def test_an_empty_query_parameter_is_an_absent_one(
     refused(partner.send("GET", "/v1/orders?store=s-001&limit=0"), 422, "invalid_request")
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/promotions?limit=5&store=.%C2%BB%00", "/v1/orders?status=%00", "/v1/orders?st%00re=x"],
+)
+def test_a_nul_in_a_query_parameter_is_a_400_not_a_500(partner: Wire, path: str) -> None:
+    # PostgreSQL refuses NUL in any text; the runtime refuses it first, on every backend
+    error = refused(partner.send("GET", path), 400, "bad_request")
+    assert "NUL" in error["message"] and "\x00" not in error["message"]
+    assert partner.send("GET", "/v1/promotions").status == 200  # the service goes on
+
+
+def test_a_nul_in_a_body_is_refused_and_changes_nothing(partner: Wire) -> None:
+    before = partner.send("GET", "/v1/promotions").json()
+    body = {"sku": "B1", "store": "s-001\u0000", "name": "Deal", "discountPercent": 10}
+    answer = partner.send("POST", "/v1/promotions", json.dumps(body).encode(), JSON)
+    refused(answer, 422, "invalid_request")  # PostgreSQL cannot store it; never a 500
+    assert partner.send("GET", "/v1/promotions").json() == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/orders/%00", "/v1/orders/o%00x/status", "/v1/stores/s%00/catalog"]
+)
+def test_a_nul_in_the_path_finds_nothing(partner: Wire, path: str) -> None:
+    method = "POST" if path.endswith("/status") else "GET"
+    refused(partner.send(method, path), 404, "not_found")
+
+
 def test_a_wrong_method_lists_every_method_of_the_path(server: Server, admin: Wire) -> None:
     document = httpx.get(f"{server.url}/openapi.json").json()
     several = {

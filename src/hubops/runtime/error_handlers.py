@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -24,6 +25,7 @@ from hubops.runtime.errors import (
     ApiError,
     InvalidBody,
     InvalidJson,
+    Unprocessable,
     UnsupportedMediaType,
     error_body,
 )
@@ -143,7 +145,21 @@ def allowed_methods(request: Request, first: str) -> list[str]:
     return sorted(methods)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot store (PostgreSQL: a NUL character in any text, a number
+    out of its column's range): the request's fault, and its transaction rolled back, so
+    nothing of it was applied. The value is not shown."""
+    return error_response(
+        Unprocessable(
+            "a value in the request cannot be stored (a NUL character in a text, or a number "
+            "out of range); send it without",
+            {"field": "body"},
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
