@@ -256,19 +256,6 @@ _FINISH = (
 )
 
 
-def finish(
-    engine: Engine,
-    job: Job,
-    attempt: Attempt,
-    status: str,
-    next_at: datetime | None,
-    *,
-    sent: bool = True,
-) -> None:
-    """Record one attempt (see `finish_many`)."""
-    finish_many(engine, [Finished(job, attempt, status, next_at, sent)])
-
-
 def finish_many(engine: Engine, batch: Sequence[Finished]) -> None:
     """Record the attempts and, where the lease still holds, the deliveries' new states,
     in one transaction, with what the attempts that were sent say of each endpoint's
